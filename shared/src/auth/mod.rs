@@ -1,0 +1,11 @@
+//! Sign-in with an emailed one-time code, and the session that follows.
+
+mod api;
+mod codes;
+mod config;
+mod session;
+
+pub use api::{OtpApi, WalletView};
+pub use codes::{CODE_TTL_SECONDS, MAX_ATTEMPTS, OneTimeCodes, VerifyOutcome};
+pub use config::{OtpConfig, OtpLimits, Secrets, Tables};
+pub use session::{SESSION_COOKIE, SESSION_TTL_SECONDS, SessionClaims, SessionError, SessionKeys};

@@ -1,0 +1,9 @@
+//! Email addresses, the transactional email templates, and sending through SES.
+
+mod address;
+mod sender;
+pub mod templates;
+
+pub use address::{EmailAddress, InvalidEmail, MAX_EMAIL_LEN};
+pub use sender::{MailError, Mailer};
+pub use templates::Email;

@@ -1,0 +1,117 @@
+//! Transactional email templates, text and HTML, in English and Japanese.
+//!
+//! Templates live in code rather than in SES so that they are reviewed, tested and
+//! deployed with the code that sends them (the local emulation has no SES templates).
+
+use crate::locale::Locale;
+
+/// One rendered email: subject, plain-text part and HTML part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The sign-in code email. `code` is digits only; it is still escaped like any value.
+pub fn sign_in_code(locale: Locale, code: &str, valid_minutes: i64) -> Email {
+    let code_html = escape_html(code);
+    match locale {
+        Locale::En => Email {
+            subject: format!("Your Anumi sign-in code: {code}"),
+            text: format!(
+                "Your sign-in code is {code}\n\n\
+                 It works once and expires in {valid_minutes} minutes.\n\
+                 If you did not ask for it, you can ignore this email.\n\n\
+                 Anumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>Your sign-in code is</p>\
+                     <p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">{code_html}</p>\
+                     <p>It works once and expires in {valid_minutes} minutes.</p>\
+                     <p>If you did not ask for it, you can ignore this email.</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            subject: format!("Anumi ログインコード: {code}"),
+            text: format!(
+                "ログインコードは {code} です。\n\n\
+                 コードは1回だけ使えます。有効期限は{valid_minutes}分です。\n\
+                 お心当たりがない場合は、このメールを無視してください。\n\n\
+                 Anumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>ログインコード</p>\
+                     <p style=\"font-size:28px;font-weight:bold;letter-spacing:4px\">{code_html}</p>\
+                     <p>コードは1回だけ使えます。有効期限は{valid_minutes}分です。</p>\
+                     <p>お心当たりがない場合は、このメールを無視してください。</p>"
+                ),
+            ),
+        },
+    }
+}
+
+fn layout(lang: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\
+         <body style=\"font-family:sans-serif\">{body}<p>Anumi</p></body></html>"
+    )
+}
+
+pub fn escape_html(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_email_has_the_code_in_both_parts_in_each_language() {
+        for locale in [Locale::En, Locale::Ja] {
+            let email = sign_in_code(locale, "042917", 10);
+            assert!(email.text.contains("042917"));
+            assert!(email.html.contains("042917"));
+            assert!(email.text.contains("10"));
+            assert!(
+                email
+                    .html
+                    .contains(&format!("lang=\"{}\"", locale.as_str()))
+            );
+        }
+        assert!(
+            sign_in_code(Locale::Ja, "042917", 10)
+                .subject
+                .contains("ログインコード")
+        );
+        assert!(
+            sign_in_code(Locale::En, "042917", 10)
+                .subject
+                .contains("sign-in code")
+        );
+    }
+
+    #[test]
+    fn html_values_are_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

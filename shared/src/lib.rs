@@ -1,0 +1,18 @@
+//! Everything the avatar service's Lambdas share, organised by domain.
+//!
+//! Each function's `main` builds its configuration and AWS clients once and hands them to a
+//! handler defined here, so tests can drive the same handlers against the local AWS emulation.
+
+pub mod auth;
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod email;
+pub mod leads;
+pub mod locale;
+pub mod logging;
+pub mod privacy;
+pub mod rate_limit;
+pub mod store;
+pub mod wallets;
+pub mod web;

@@ -1,0 +1,187 @@
+//! Wallets: the account behind an email, with its credit balance and language.
+//!
+//! Data class "wallet": kept while the account is active, erased within 30 days of a
+//! deletion request. Two items per wallet in one table: `WALLET#<id>` holds the wallet and
+//! `EMAIL#<email>` points to it, so an email maps to exactly one wallet. Both are written in
+//! one conditional transaction, so two concurrent first sign-ins create one wallet.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use crate::clock::UnixSeconds;
+use crate::email::EmailAddress;
+use crate::locale::Locale;
+use crate::store::{Item, StoreError, get_n, get_s, n, require, s};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wallet {
+    pub id: String,
+    pub email: EmailAddress,
+    pub credits: i64,
+    pub locale: Locale,
+    pub created_at: UnixSeconds,
+}
+
+#[derive(Clone, Debug)]
+pub struct Wallets {
+    client: Client,
+    table: String,
+}
+
+fn wallet_key(id: &str) -> String {
+    format!("WALLET#{id}")
+}
+
+fn email_key(email: &EmailAddress) -> String {
+    format!("EMAIL#{}", email.as_str())
+}
+
+impl Wallets {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Wallet>, StoreError> {
+        self.get_item(&wallet_key(id))
+            .await?
+            .map(|item| self.wallet_from(&item))
+            .transpose()
+    }
+
+    pub async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<Wallet>, StoreError> {
+        let Some(pointer) = self.get_item(&email_key(email)).await? else {
+            return Ok(None);
+        };
+        let id = require(get_s(&pointer, "wallet_id"), &self.table, "wallet_id")?;
+        self.get(id).await
+    }
+
+    /// The wallet of `email`, created with zero credits if it has none yet.
+    pub async fn find_or_create(
+        &self,
+        email: &EmailAddress,
+        locale: Locale,
+        now: UnixSeconds,
+    ) -> Result<Wallet, StoreError> {
+        if let Some(wallet) = self.find_by_email(email).await? {
+            return Ok(wallet);
+        }
+        let wallet = Wallet {
+            id: uuid::Uuid::new_v4().to_string(),
+            email: email.clone(),
+            credits: 0,
+            locale,
+            created_at: now,
+        };
+        match self.create(&wallet).await {
+            Ok(()) => Ok(wallet),
+            // Lost a race with a concurrent first sign-in: theirs is the wallet.
+            Err(CreateError::EmailTaken) => {
+                let existing = self.find_by_email(email).await?;
+                require(existing, &self.table, "wallet for email")
+            }
+            Err(CreateError::Store(error)) => Err(error),
+        }
+    }
+
+    pub async fn set_locale(&self, id: &str, locale: Locale) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(id)))
+            .update_expression("SET locale = :locale")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":locale", s(locale.as_str()))
+            .send()
+            .await
+            .map_err(|error| StoreError::from_sdk("UpdateItem", &self.table, &error))?;
+        Ok(())
+    }
+
+    async fn create(&self, wallet: &Wallet) -> Result<(), CreateError> {
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|error| {
+                    StoreError::new("TransactWriteItems", &self.table, error.to_string())
+                })
+        };
+        let pointer: Item = [
+            ("pk".to_owned(), s(email_key(&wallet.email))),
+            ("wallet_id".to_owned(), s(&wallet.id)),
+        ]
+        .into();
+        let record: Item = [
+            ("pk".to_owned(), s(wallet_key(&wallet.id))),
+            ("wallet_id".to_owned(), s(&wallet.id)),
+            ("email".to_owned(), s(wallet.email.as_str())),
+            ("credits".to_owned(), n(wallet.credits)),
+            ("locale".to_owned(), s(wallet.locale.as_str())),
+            ("created_at".to_owned(), n(wallet.created_at)),
+        ]
+        .into();
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(pointer)?)
+            .transact_items(put(record)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let cancelled = error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception());
+                if cancelled {
+                    Err(CreateError::EmailTaken)
+                } else {
+                    Err(StoreError::from_sdk("TransactWriteItems", &self.table, &error).into())
+                }
+            }
+        }
+    }
+
+    async fn get_item(&self, pk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::from_sdk("GetItem", &self.table, &error))?;
+        Ok(output.item)
+    }
+
+    fn wallet_from(&self, item: &Item) -> Result<Wallet, StoreError> {
+        let table = &self.table;
+        let email = require(get_s(item, "email"), table, "email")?;
+        Ok(Wallet {
+            id: require(get_s(item, "wallet_id"), table, "wallet_id")?.to_owned(),
+            email: EmailAddress::parse(email)
+                .map_err(|_| StoreError::new("read", table, "wallet holds an invalid email"))?,
+            credits: require(get_n(item, "credits"), table, "credits")?,
+            locale: get_s(item, "locale")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or_default(),
+            created_at: require(get_n(item, "created_at"), table, "created_at")?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CreateError {
+    #[error("the email already has a wallet")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
