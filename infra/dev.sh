@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the whole service locally: the AWS emulation on 127.0.0.1:4566, every table, bucket,
+# queue and SES identity of template.yaml created in it, the real function binaries behind a
+# local Lambda Runtime API, and the HTTP API on 127.0.0.1:3000. Emails print to the console.
+# Ctrl-C stops everything.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$ROOT"
+
+EMULATION="${EMULATION:-127.0.0.1:4566}"
+LISTEN="${LISTEN:-127.0.0.1:3000}"
+APP_ORIGIN="${APP_ORIGIN:-http://localhost:5173}"
+
+echo "==> building the functions"
+cargo build --workspace --bins
+
+mkdir -p .local
+MOTO_LOG=.local/moto.log start_moto "$EMULATION"
+trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL="http://$EMULATION"
+
+# Local-only secrets, made once per checkout and kept in the git-ignored .local/.
+secret() {
+  local file=".local/$1"
+  [ -s "$file" ] || python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > "$file"
+  cat "$file"
+}
+
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+"$target_dir/debug/local-stack" serve \
+  --template template.yaml \
+  --endpoint "$AWS_ENDPOINT_URL" \
+  --listen "$LISTEN" \
+  --bin-dir "$target_dir/debug" \
+  --prefix anumi-local- \
+  --param "AppOrigin=$APP_ORIGIN" \
+  --param "SessionSecret=$(secret session-secret)" \
+  --param "IpHashSalt=$(secret ip-hash-salt)" \
+  --param "OtpHashKey=$(secret otp-hash-key)"

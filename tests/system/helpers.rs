@@ -1,0 +1,361 @@
+//! `spawn_app`: a fresh, isolated copy of the service's storage in the local AWS emulation
+//! for each test, created from template.yaml, with the real handlers built over it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::HeaderMap;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use shared::auth::{OtpApi, OtpConfig};
+use shared::clock::{Clock, ManualClock};
+
+pub const CLIENT_IP: &str = "203.0.113.7";
+
+/// Local development secrets: long enough for the checks, obviously not production ones.
+pub fn local_secrets() -> [(&'static str, String); 3] {
+    [
+        (
+            "SESSION_SECRET",
+            "local-session-secret-0123456789abcdef".to_owned(),
+        ),
+        (
+            "IP_HASH_SALT",
+            "local-ip-hash-salt-0123456789abcdef".to_owned(),
+        ),
+        (
+            "OTP_HASH_KEY",
+            "local-otp-hash-key-0123456789abcdef".to_owned(),
+        ),
+    ]
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn emulation_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").expect(
+        "AWS_ENDPOINT_URL is not set: run the tests with ./infra/test.sh, which starts the AWS emulation",
+    )
+}
+
+/// The SDK configuration, loaded the way the functions load it (honouring AWS_ENDPOINT_URL).
+/// One per test: each test has its own runtime, and pooled connections must not outlive it.
+pub async fn sdk() -> SdkConfig {
+    shared::aws::load_sdk_config().await
+}
+
+pub fn template() -> &'static local_stack::template::Template {
+    static TEMPLATE: OnceLock<local_stack::template::Template> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        local_stack::template::Template::load(repo_root().join("template.yaml"))
+            .expect("template.yaml parses")
+    })
+}
+
+pub struct TestApp {
+    pub api: OtpApi,
+    pub clock: ManualClock,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Physical table names of this test, by the template's logical ids.
+    pub tables: BTreeMap<String, String>,
+    /// A random mail domain: every address this test uses is unique to it.
+    pub domain: String,
+}
+
+/// Provisions this test's tables from template.yaml under a fresh prefix and builds the
+/// otp handler from the environment the template gives the function.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let sdk = sdk().await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("t{}-", &id[..12]);
+    let template = template();
+    let provisioned = local_stack::provision::provision(template, &sdk, &prefix, &HashMap::new())
+        .await
+        .expect("provisioning the test's resources from template.yaml");
+    let function = template
+        .function("OtpFunction")
+        .expect("template.yaml defines OtpFunction");
+    let mut env: HashMap<String, String> = provisioned
+        .env_for(&function)
+        .expect("the template resolves the function's environment")
+        .into_iter()
+        .collect();
+    for (name, value) in local_secrets() {
+        env.insert(name.to_owned(), value);
+    }
+    for (name, value) in overrides {
+        env.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let config = OtpConfig::from_env(&env).expect("the test configuration is complete");
+    let clock = ManualClock::starting_now();
+    let tables = template
+        .tables()
+        .iter()
+        .map(|table| {
+            let name = local_stack::naming::table_name(&prefix, &table.logical_id);
+            (table.logical_id.clone(), name)
+        })
+        .collect();
+    TestApp {
+        api: OtpApi::new(config, &sdk, Arc::new(clock.clone())),
+        clock,
+        dynamodb: shared::aws::dynamodb(&sdk),
+        tables,
+        domain: format!("{}.example.com", &id[12..24]),
+    }
+}
+
+/// One HTTP answer, read into parts the tests look at.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    fn from(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("responses are JSON"),
+            Body::Binary(bytes) => serde_json::from_slice(bytes).expect("responses are JSON"),
+            _ => Value::Null,
+        };
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The `name=value` pair of a cookie set by this answer, ready for a `Cookie` header.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|cookie| cookie.starts_with(&format!("{name}=")))
+            .map(|cookie| cookie.split(';').next().unwrap().to_owned())
+    }
+}
+
+/// A request built from a fixture in events/otp, as API Gateway sends it.
+pub struct Call {
+    event: Value,
+}
+
+impl Call {
+    pub fn fixture(name: &str) -> Self {
+        let path = repo_root().join("events/otp").join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self {
+            event: serde_json::from_str(&text).expect("fixtures are JSON"),
+        }
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.event["body"] = json!(body);
+        self.event["headers"]["content-length"] = json!(body.len().to_string());
+        self
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        self.body(&body.to_string())
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.event["headers"][name] = json!(value);
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        if let Some(headers) = self.event["headers"].as_object_mut() {
+            headers.remove(name);
+        }
+        self
+    }
+
+    pub fn cookies(mut self, cookies: &[&str]) -> Self {
+        self.event["cookies"] = json!(cookies);
+        self
+    }
+
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.event["requestContext"]["http"]["sourceIp"] = json!(ip);
+        self
+    }
+
+    pub fn route(mut self, method: &str, path: &str) -> Self {
+        self.event["rawPath"] = json!(path);
+        self.event["requestContext"]["http"]["method"] = json!(method);
+        self.event["requestContext"]["http"]["path"] = json!(path);
+        let route_key = format!("{method} {path}");
+        self.event["routeKey"] = json!(route_key);
+        self.event["requestContext"]["routeKey"] = json!(route_key);
+        self
+    }
+
+    pub async fn send(self, app: &TestApp) -> Answer {
+        let request = lambda_http::request::from_str(&self.event.to_string())
+            .expect("the event deserializes as lambda_http does in Lambda");
+        Answer::from(app.api.handle(request).await)
+    }
+}
+
+impl TestApp {
+    pub fn email(&self, name: &str) -> String {
+        format!("{name}@{}", self.domain)
+    }
+
+    pub async fn start(&self, email: &str) -> Answer {
+        Call::fixture("start.json")
+            .json(json!({ "email": email }))
+            .send(self)
+            .await
+    }
+
+    pub async fn verify(&self, email: &str, code: &str) -> Answer {
+        Call::fixture("verify.json")
+            .json(json!({ "email": email, "code": code }))
+            .send(self)
+            .await
+    }
+
+    pub async fn me(&self, session_cookie: &str) -> Answer {
+        Call::fixture("me.json")
+            .cookies(&[session_cookie])
+            .send(self)
+            .await
+    }
+
+    /// Signs in with the code from the email and returns the `session=…` cookie.
+    pub async fn sign_in(&self, email: &str) -> String {
+        assert_eq!(self.start(email).await.status, 202);
+        // Mail goes to the normalized address, however the email was typed.
+        let code = latest_code(&email.trim().to_lowercase()).await;
+        let answer = self.verify(email, &code).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.cookie("session").expect("a session cookie")
+    }
+
+    pub fn table(&self, logical_id: &str) -> &str {
+        &self.tables[logical_id]
+    }
+
+    pub async fn scan(&self, logical_id: &str) -> Vec<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .scan()
+            .table_name(self.table(logical_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan")
+            .items
+            .unwrap_or_default()
+    }
+
+    /// Every item of every table of this test, as text, for "never stored" checks.
+    pub async fn everything_stored(&self) -> String {
+        let mut all = String::new();
+        for logical_id in self.tables.keys() {
+            for item in self.scan(logical_id).await {
+                all.push_str(&format!("{item:?}\n"));
+            }
+        }
+        all
+    }
+}
+
+/// The messages the emulation's SES accepted for `to`, oldest first (subject, body).
+pub async fn sent_mail(to: &str) -> Vec<(String, String)> {
+    let url = format!("{}/moto-api/data.json", emulation_endpoint());
+    let data: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|message| {
+            message["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to_addresses| to_addresses.iter().any(|a| a == to))
+        })
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap_or_default().to_owned(),
+                m["body"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The code in the latest sign-in email to `to`.
+pub async fn latest_code(to: &str) -> String {
+    let mail = sent_mail(to).await;
+    let (_, body) = mail
+        .last()
+        .unwrap_or_else(|| panic!("no mail was sent to the test address"));
+    extract_code(body).expect("the email holds a six-digit code")
+}
+
+pub fn extract_code(body: &str) -> Option<String> {
+    let bytes = body.as_bytes();
+    (0..bytes.len().saturating_sub(5)).find_map(|i| {
+        let window = &bytes[i..i + 6];
+        let bounded = (i == 0 || !bytes[i - 1].is_ascii_digit())
+            && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_digit());
+        (bounded && window.iter().all(u8::is_ascii_digit))
+            .then(|| String::from_utf8(window.to_vec()).unwrap())
+    })
+}
+
+/// A code that is certainly not `code`.
+pub fn wrong_code(code: &str) -> String {
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    format!("{first}{}", &code[1..])
+}
+
+/// A buffer that a tracing subscriber writes into, to check what was logged.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn contents(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn now(app: &TestApp) -> i64 {
+    app.clock.now()
+}

@@ -1,0 +1,12 @@
+//! One system-test binary (one link step). Each test provisions its own tables from
+//! template.yaml in the local AWS emulation under a fresh prefix, so tests run in parallel.
+//! Run through `./infra/test.sh`, which starts and stops the emulation.
+
+mod bad_input;
+mod helpers;
+mod leads;
+mod limits;
+mod local_stack;
+mod privacy;
+mod sessions;
+mod sign_in;
