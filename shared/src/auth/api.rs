@@ -84,6 +84,16 @@ impl From<&Wallet> for WalletView {
 
 type ApiResult = Result<Response<Body>, ApiError>;
 
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Start,
+    Verify,
+    Logout,
+    Me,
+    Locale,
+    Unknown,
+}
+
 impl OtpApi {
     pub fn new(config: OtpConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
@@ -108,20 +118,27 @@ impl OtpApi {
 
     /// Routes one API Gateway request. Every failure becomes a JSON error response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let path = request.uri().path().to_owned();
-        let result = match (path.as_str(), request.method()) {
-            ("/auth/otp/start", &Method::POST) => self.start(&request).await,
-            ("/auth/otp/verify", &Method::POST) => self.verify(&request).await,
-            ("/auth/logout", &Method::POST) => Ok(self.logout()),
-            ("/me", &Method::GET) => self.me(&request).await,
-            ("/locale", &Method::POST) => self.set_locale(&request).await,
-            ("/auth/otp/start" | "/auth/otp/verify" | "/auth/logout" | "/me" | "/locale", _) => {
-                Err(ApiError::method_not_allowed())
-            }
-            _ => Err(ApiError::not_found()),
+        let route = match request.uri().path() {
+            "/auth/otp/start" => Route::Start,
+            "/auth/otp/verify" => Route::Verify,
+            "/auth/logout" => Route::Logout,
+            "/me" => Route::Me,
+            "/locale" => Route::Locale,
+            _ => Route::Unknown,
+        };
+        let method = request.method();
+        let result = match (route, method) {
+            (Route::Start, &Method::POST) => self.start(&request).await,
+            (Route::Verify, &Method::POST) => self.verify(&request).await,
+            (Route::Logout, &Method::POST) => Ok(self.logout()),
+            (Route::Me, &Method::GET) => self.me(&request).await,
+            (Route::Locale, &Method::POST) => self.set_locale(&request).await,
+            (Route::Unknown, _) => Err(ApiError::not_found()),
+            _ => Err(ApiError::method_not_allowed()),
         };
         let response = result.unwrap_or_else(ApiError::into_response);
-        info!(route = %path, status = response.status().as_u16(), "request handled");
+        // The route's name, not the raw path: a path can carry anything a client typed.
+        info!(route = ?route, method = %method, status = response.status().as_u16(), "request handled");
         response
     }
 
@@ -151,11 +168,19 @@ impl OtpApi {
         )
         .await?;
 
+        // The lead is recorded first: the person gave us this email at the sign-in page
+        // whether or not the mail then goes out, and a storage failure here leaves nothing
+        // else behind.
+        let captured = self
+            .leads
+            .capture(&email, LeadSource::SignIn, self.clock.now())
+            .await
+            .map_err(internal)?;
         let code = self.codes.issue(&email).await.map_err(internal)?;
         let message = templates::sign_in_code(locale, &code, CODE_TTL_SECONDS / 60);
         if let Err(send_error) = self.mailer.send(&email, &message).await {
             error!(error = %send_error, email_hash = %short(&email_hash), "sign-in email not sent");
-            // Nothing half-done: a code nobody received must not stay valid.
+            // A code nobody received must not stay valid.
             if let Err(store_error) = self.codes.withdraw(&email).await {
                 error!(error = %store_error, "withdrawing an unsent code failed");
             }
@@ -164,11 +189,6 @@ impl OtpApi {
                 "We could not send the email right now. Try again in a minute.",
             ));
         }
-        let captured = self
-            .leads
-            .capture(&email, LeadSource::SignIn, self.clock.now())
-            .await
-            .map_err(internal)?;
         info!(email_hash = %short(&email_hash), lead = ?captured, "sign-in code sent");
 
         let response = web::json_response(

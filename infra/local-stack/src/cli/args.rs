@@ -1,0 +1,288 @@
+//! Hand-written argument parsing: a subcommand, then `--name value` or `--name=value`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+pub const USAGE: &str = "\
+usage:
+  local-stack serve [--template template.yaml] [--endpoint http://127.0.0.1:4566]
+                    [--listen 127.0.0.1:3000] [--bin-dir target/debug]
+                    [--prefix anumi-local-] [--param Name=Value ...]
+      Create the template's resources in the emulation, run every function binary behind
+      a local Lambda Runtime API, serve the HTTP API and print sent emails. Ctrl-C stops.
+  local-stack provision [--template ...] [--endpoint ...] [--prefix ...] [--param Name=Value ...]
+      Only create the resources and print their physical names.
+  local-stack measure-cold-start --bin PATH [--env KEY=VALUE ...] [--event FILE] [--runs 10]
+                    [--endpoint URL] [--memory 128] [--timeout 30]
+      Spawn the binary --runs times and time spawn -> first Runtime API poll; with --event,
+      invoke it twice (cold, warm) and read the peak RSS. Prints JSON.
+  local-stack help";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum UsageError {
+    #[error("missing subcommand")]
+    NoCommand,
+    #[error("unknown subcommand {0:?}")]
+    UnknownCommand(String),
+    #[error("unknown option {option:?} for {command}")]
+    UnknownOption { command: String, option: String },
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("{0} is required")]
+    Required(&'static str),
+    #[error("{option}: {value:?} is not {expected}")]
+    Invalid {
+        option: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Serve(ServeArgs),
+    Provision(ProvisionArgs),
+    MeasureColdStart(MeasureArgs),
+    Help,
+}
+
+/// What `provision` and `serve` share.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ProvisionArgs {
+    pub template: PathBuf,
+    pub endpoint: String,
+    pub prefix: String,
+    pub params: HashMap<String, String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ServeArgs {
+    pub stack: ProvisionArgs,
+    pub listen: SocketAddr,
+    pub bin_dir: PathBuf,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct MeasureArgs {
+    pub bin: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub event: Option<PathBuf>,
+    pub runs: usize,
+    pub endpoint: Option<String>,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+}
+
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
+    let (command, rest) = args.split_first().ok_or(UsageError::NoCommand)?;
+    match command.as_str() {
+        "serve" => serve(&Options::parse(command, rest, SERVE)?),
+        "provision" => {
+            provision(&Options::parse(command, rest, PROVISION)?).map(Command::Provision)
+        }
+        "measure-cold-start" => measure(&Options::parse(command, rest, MEASURE)?),
+        "help" | "--help" | "-h" => Ok(Command::Help),
+        other => Err(UsageError::UnknownCommand(other.to_owned())),
+    }
+}
+
+const PROVISION: &[&str] = &["template", "endpoint", "prefix", "param"];
+const SERVE: &[&str] = &[
+    "template", "endpoint", "prefix", "param", "listen", "bin-dir",
+];
+const MEASURE: &[&str] = &[
+    "bin", "env", "event", "runs", "endpoint", "memory", "timeout",
+];
+
+fn provision(options: &Options) -> Result<ProvisionArgs, UsageError> {
+    Ok(ProvisionArgs {
+        template: options.last("template").unwrap_or("template.yaml").into(),
+        endpoint: options
+            .last("endpoint")
+            .unwrap_or("http://127.0.0.1:4566")
+            .to_owned(),
+        prefix: options.last("prefix").unwrap_or("anumi-local-").to_owned(),
+        params: pairs(options, "param", "--param")?.into_iter().collect(),
+    })
+}
+
+fn serve(options: &Options) -> Result<Command, UsageError> {
+    let listen = options.last("listen").unwrap_or("127.0.0.1:3000");
+    Ok(Command::Serve(ServeArgs {
+        stack: provision(options)?,
+        listen: parsed("--listen", listen, "an address like 127.0.0.1:3000")?,
+        bin_dir: options.last("bin-dir").unwrap_or("target/debug").into(),
+    }))
+}
+
+fn measure(options: &Options) -> Result<Command, UsageError> {
+    let bin = options.last("bin").ok_or(UsageError::Required("--bin"))?;
+    let runs = parsed(
+        "--runs",
+        options.last("runs").unwrap_or("10"),
+        "a number of runs",
+    )?;
+    if runs == 0 {
+        return Err(UsageError::Invalid {
+            option: "--runs",
+            value: "0".to_owned(),
+            expected: "at least 1",
+        });
+    }
+    let timeout: u64 = parsed(
+        "--timeout",
+        options.last("timeout").unwrap_or("30"),
+        "seconds",
+    )?;
+    Ok(Command::MeasureColdStart(MeasureArgs {
+        bin: bin.into(),
+        env: pairs(options, "env", "--env")?.into_iter().collect(),
+        event: options.last("event").map(PathBuf::from),
+        runs,
+        endpoint: options.last("endpoint").map(str::to_owned),
+        memory_mb: parsed(
+            "--memory",
+            options.last("memory").unwrap_or("128"),
+            "megabytes",
+        )?,
+        timeout: Duration::from_secs(timeout),
+    }))
+}
+
+fn parsed<T: std::str::FromStr>(
+    option: &'static str,
+    value: &str,
+    expected: &'static str,
+) -> Result<T, UsageError> {
+    value.parse().map_err(|_| UsageError::Invalid {
+        option,
+        value: value.to_owned(),
+        expected,
+    })
+}
+
+/// Every `KEY=VALUE` given for a repeatable option.
+fn pairs(
+    options: &Options,
+    name: &str,
+    option: &'static str,
+) -> Result<Vec<(String, String)>, UsageError> {
+    options
+        .all(name)
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+            _ => Err(UsageError::Invalid {
+                option,
+                value: pair.to_owned(),
+                expected: "KEY=VALUE",
+            }),
+        })
+        .collect()
+}
+
+/// Options in the order given; single-valued ones take their last occurrence.
+struct Options(Vec<(String, String)>);
+
+impl Options {
+    fn parse(command: &str, args: &[String], allowed: &[&str]) -> Result<Options, UsageError> {
+        let mut values = Vec::new();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let unknown = || UsageError::UnknownOption {
+                command: command.to_owned(),
+                option: arg.clone(),
+            };
+            let flag = arg.strip_prefix("--").ok_or_else(unknown)?;
+            let (name, inline) = match flag.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_owned())),
+                None => (flag, None),
+            };
+            if !allowed.contains(&name) {
+                return Err(unknown());
+            }
+            let value = match inline {
+                Some(value) => value,
+                None => args
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| UsageError::MissingValue(arg.clone()))?,
+            };
+            values.push((name.to_owned(), value));
+        }
+        Ok(Options(values))
+    }
+
+    fn last<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.all(name).next_back()
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl DoubleEndedIterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn serve_defaults_and_params() {
+        let Ok(Command::Serve(serve)) = parse(&args(
+            "serve --param SessionSecret=a=b --param=Stage=dev --listen 127.0.0.1:3001",
+        )) else {
+            panic!("not serve");
+        };
+        assert_eq!(serve.stack.template, PathBuf::from("template.yaml"));
+        assert_eq!(serve.stack.endpoint, "http://127.0.0.1:4566");
+        assert_eq!(serve.stack.prefix, "anumi-local-");
+        assert_eq!(serve.stack.params["SessionSecret"], "a=b");
+        assert_eq!(serve.stack.params["Stage"], "dev");
+        assert_eq!(serve.listen.port(), 3001);
+        assert_eq!(serve.bin_dir, PathBuf::from("target/debug"));
+    }
+
+    #[test]
+    fn measure_requires_bin_and_parses_env() {
+        assert_eq!(
+            parse(&args("measure-cold-start")),
+            Err(UsageError::Required("--bin"))
+        );
+        let Ok(Command::MeasureColdStart(m)) = parse(&args(
+            "measure-cold-start --bin x --env A=1 --env B=2 --runs 3",
+        )) else {
+            panic!("not measure");
+        };
+        assert_eq!((m.runs, m.env.len(), m.event), (3, 2, None));
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        assert!(matches!(
+            parse(&args("serve --nope 1")),
+            Err(UsageError::UnknownOption { .. })
+        ));
+        assert!(matches!(
+            parse(&args("serve --param novalue")),
+            Err(UsageError::Invalid { .. })
+        ));
+        assert_eq!(
+            parse(&args("serve --prefix")),
+            Err(UsageError::MissingValue("--prefix".into()))
+        );
+        assert_eq!(
+            parse(&args("deploy")),
+            Err(UsageError::UnknownCommand("deploy".into()))
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! The `local-stack` subcommands.
+
+pub mod args;
+mod measure;
+mod serve;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use local_stack::mailbox::MailboxError;
+use local_stack::provision::ProvisionError;
+use local_stack::runtime_api::{InvokeError, SpawnError};
+use local_stack::template::{EnvError, ResolveError, TemplateError};
+
+use args::Command;
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("{source} (is the AWS emulation running at {endpoint}?)")]
+    Provision {
+        endpoint: String,
+        #[source]
+        source: ProvisionError,
+    },
+    #[error(
+        "function {function}: binary {} not found; build it with `cargo build --bin {binary}`",
+        path.display()
+    )]
+    MissingBinary {
+        function: String,
+        binary: String,
+        path: PathBuf,
+    },
+    #[error("function {function}: {source}")]
+    Spawn {
+        function: String,
+        #[source]
+        source: SpawnError,
+    },
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Mailbox(#[from] MailboxError),
+    #[error("cannot read the event file {path}: {source}")]
+    Event {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the event file {path} is not JSON: {source}")]
+    EventJson {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cold start run {run}: {source}")]
+    ColdStart {
+        run: usize,
+        #[source]
+        source: InvokeError,
+    },
+}
+
+pub async fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Provision(args) => serve::provision_only(args).await,
+        Command::MeasureColdStart(args) => measure::measure(args).await,
+        Command::Help => {
+            println!("{}", args::USAGE);
+            Ok(())
+        }
+    }
+}

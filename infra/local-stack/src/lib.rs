@@ -1,0 +1,22 @@
+//! Runs the service locally without Docker.
+//!
+//! * [`template`] reads `template.yaml`, the one source of truth for resources, functions,
+//!   routes and CORS.
+//! * [`provision`] creates the template's tables, buckets, queues and email identities in the
+//!   AWS emulation (moto) and resolves each function's environment.
+//! * [`runtime_api`] runs the real function binaries behind our own Lambda Runtime API.
+//! * [`gateway`] serves the template's HTTP API routes with API Gateway payload format 2.0.
+//! * [`mailbox`] prints the emails the emulation "sent", so sign-in codes can be read locally.
+
+pub mod gateway;
+pub mod mailbox;
+pub mod naming;
+pub mod provision;
+pub mod runtime_api;
+pub(crate) mod server;
+pub mod template;
+
+/// The region every local resource lives in; the deployed stack uses the same one.
+pub const REGION: &str = "ap-northeast-1";
+/// moto's default account id, so ARNs we build match the ones the emulation returns.
+pub const ACCOUNT_ID: &str = "123456789012";
