@@ -3,11 +3,36 @@
 //! `aws-config` honours `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_<SERVICE>`),
 //! so the same code talks to AWS when deployed and to the local emulation in development and
 //! tests; nothing here special-cases either.
+//!
+//! The SDK only ever talks to AWS endpoints, whose certificates all chain to Amazon Trust
+//! Services roots, so its TLS client trusts exactly those, compiled in. That also spares
+//! every cold start from reading and parsing the system's whole certificate store
+//! (measured: most of the SDK's start-up cost; see BENCHMARKS.md).
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::Builder;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+
+const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of PEM certificates is a valid TLS context");
+    let https = Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .tls_context(context)
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await
 }
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -16,4 +41,28 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 
 pub fn sesv2(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn the_embedded_trust_store_holds_the_five_amazon_trust_services_roots() {
+        let text = std::str::from_utf8(AMAZON_TRUST_SERVICES_ROOTS).unwrap();
+        let blocks: Vec<&str> = text
+            .split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|block| block.split("-----END CERTIFICATE-----").next().unwrap())
+            .collect();
+        assert_eq!(blocks.len(), 5);
+        for block in blocks {
+            let base64: String = block.split_whitespace().collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(base64)
+                .unwrap();
+            assert_eq!(der[0], 0x30, "each certificate is a DER SEQUENCE");
+        }
+    }
 }

@@ -101,9 +101,9 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let tables = template
         .tables()
         .iter()
-        .map(|table| {
-            let name = local_stack::naming::table_name(&prefix, &table.logical_id);
-            (table.logical_id.clone(), name)
+        .filter_map(|table| {
+            let name = provisioned.physical_name(&table.logical_id)?;
+            Some((table.logical_id.clone(), name.to_owned()))
         })
         .collect();
     TestApp {

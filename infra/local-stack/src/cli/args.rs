@@ -18,8 +18,10 @@ usage:
       Only create the resources and print their physical names.
   local-stack measure-cold-start --bin PATH [--env KEY=VALUE ...] [--event FILE] [--runs 10]
                     [--endpoint URL] [--memory 128] [--timeout 30]
+                    [--function LogicalId [--template ...] [--prefix ...] [--param ...]]
       Spawn the binary --runs times and time spawn -> first Runtime API poll; with --event,
-      invoke it twice (cold, warm) and read the peak RSS. Prints JSON.
+      invoke it twice (cold, warm) and read the peak RSS. Prints JSON. With --function,
+      the template's resources are created and the binary gets that function's environment.
   local-stack help";
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -75,6 +77,9 @@ pub struct MeasureArgs {
     pub endpoint: Option<String>,
     pub memory_mb: u32,
     pub timeout: Duration,
+    /// `--function ID`: provision the template's resources and give the binary that
+    /// function's resolved environment (`--env` entries override it).
+    pub function: Option<(String, ProvisionArgs)>,
 }
 
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
@@ -95,7 +100,8 @@ const SERVE: &[&str] = &[
     "template", "endpoint", "prefix", "param", "listen", "bin-dir",
 ];
 const MEASURE: &[&str] = &[
-    "bin", "env", "event", "runs", "endpoint", "memory", "timeout",
+    "bin", "env", "event", "runs", "endpoint", "memory", "timeout", "function", "template",
+    "prefix", "param",
 ];
 
 fn provision(options: &Options) -> Result<ProvisionArgs, UsageError> {
@@ -150,6 +156,10 @@ fn measure(options: &Options) -> Result<Command, UsageError> {
             "megabytes",
         )?,
         timeout: Duration::from_secs(timeout),
+        function: match options.last("function") {
+            Some(id) => Some((id.to_owned(), provision(options)?)),
+            None => None,
+        },
     }))
 }
 

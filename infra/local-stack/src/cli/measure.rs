@@ -6,11 +6,24 @@ use std::time::{Duration, Instant};
 use local_stack::runtime_api::{FunctionOptions, FunctionProcess, InvokeError, Output};
 use serde_json::{Value, json};
 
+use local_stack::template::Template;
+
 use super::CliError;
 use super::args::MeasureArgs;
+use super::serve::create_resources;
 
-pub async fn measure(args: MeasureArgs) -> Result<(), CliError> {
+pub async fn measure(mut args: MeasureArgs) -> Result<(), CliError> {
     let event = read_event(&args)?;
+    if let Some((function, stack)) = &args.function {
+        let template = Template::load(&stack.template)?;
+        let spec = template
+            .function(function)
+            .ok_or_else(|| CliError::UnknownFunction(function.clone()))?;
+        let provisioned = create_resources(&template, stack).await?;
+        let mut env = provisioned.env_for(&spec)?;
+        env.append(&mut args.env);
+        args.env = env;
+    }
     let mut times = Vec::with_capacity(args.runs);
     let mut idle_rss = None;
     for run in 1..=args.runs {

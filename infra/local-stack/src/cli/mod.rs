@@ -52,6 +52,8 @@ pub enum CliError {
     },
     #[error(transparent)]
     Mailbox(#[from] MailboxError),
+    #[error("the template has no function {0}")]
+    UnknownFunction(String),
     #[error("cannot read the event file {path}: {source}")]
     Event {
         path: PathBuf,

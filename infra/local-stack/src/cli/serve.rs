@@ -54,7 +54,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn create_resources(
+pub(super) async fn create_resources(
     template: &Template,
     args: &ProvisionArgs,
 ) -> Result<Provisioned, CliError> {
