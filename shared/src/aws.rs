@@ -4,11 +4,19 @@
 //! so the same code talks to AWS when deployed and to the local emulation in development and
 //! tests; nothing here special-cases either.
 //!
+//! Region and credentials come from the environment only: Lambda always sets
+//! `AWS_REGION` and the role's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`,
+//! and the local scripts set them too. Skipping the default provider chains (profile files,
+//! SSO, web identity, IMDS) keeps their construction out of every cold start.
+//!
 //! The SDK only ever talks to AWS endpoints, whose certificates all chain to Amazon Trust
 //! Services roots, so its TLS client trusts exactly those, compiled in. That also spares
 //! every cold start from reading and parsing the system's whole certificate store
 //! (measured: most of the SDK's start-up cost; see BENCHMARKS.md).
 
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -31,6 +39,8 @@ pub async fn load_sdk_config() -> SdkConfig {
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
+        .region(EnvironmentVariableRegionProvider::new())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
         .load()
         .await
 }
