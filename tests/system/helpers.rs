@@ -289,8 +289,7 @@ impl TestApp {
 
 /// The messages the emulation's SES accepted for `to`, oldest first (subject, body).
 pub async fn sent_mail(to: &str) -> Vec<(String, String)> {
-    let url = format!("{}/moto-api/data.json", emulation_endpoint());
-    let data: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let data = emulation_state().await;
     data["ses"]["Message"]
         .as_array()
         .into_iter()
@@ -307,6 +306,25 @@ pub async fn sent_mail(to: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The emulation's whole state. moto builds it from live data and, under concurrent writes,
+/// sometimes answers 500 ("dictionary changed size during iteration"): ask again.
+async fn emulation_state() -> Value {
+    let url = format!("{}/moto-api/data.json", emulation_endpoint());
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        match reqwest::get(&url).await {
+            Ok(response) if response.status().is_success() => match response.json().await {
+                Ok(data) => return data,
+                Err(error) => last_error = error.to_string(),
+            },
+            Ok(response) => last_error = format!("status {}", response.status()),
+            Err(error) => last_error = error.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the emulation's state could not be read: {last_error}");
 }
 
 /// The code in the latest sign-in email to `to`.
