@@ -53,6 +53,19 @@ pub fn sesv2(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
 }
 
+/// S3 with path-style addressing when an endpoint is configured: the local emulation
+/// (`http://127.0.0.1:4566/bucket/key`) has no per-bucket host names.
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(config.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,19 @@ impl EnvSource for HashMap<String, String> {
     }
 }
 
+/// Reads a function's configuration from the process environment at start. A refusal is
+/// logged (it names the setting) and returned, so the function stops before serving.
+pub fn load<T>(
+    read: impl FnOnce(&dyn EnvSource) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    read(&ProcessEnv).inspect_err(|error| tracing::error!(%error, "configuration refused"))
+}
+
+/// The deployment stage (`APP_ENV`: dev or prod).
+pub fn stage(source: &dyn EnvSource) -> Result<Stage, ConfigError> {
+    Settings::new(source).parsed("APP_ENV")
+}
+
 /// Typed access to settings; every accessor names the setting in its error.
 pub struct Settings<'a>(&'a dyn EnvSource);
 

@@ -6,7 +6,7 @@
 //! one conditional transaction, so two concurrent first sign-ins create one wallet.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use crate::clock::UnixSeconds;
 use crate::email::EmailAddress;
@@ -85,6 +85,59 @@ impl Wallets {
             }
             Err(CreateError::Store(error)) => Err(error),
         }
+    }
+
+    /// The write that takes `credits` from a wallet only if it has them, for a transaction
+    /// that also records what they were reserved for. The balance can never go below zero,
+    /// however many requests race.
+    pub fn reserve_credits(
+        &self,
+        wallet_id: &str,
+        credits: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(wallet_id)))
+            .update_expression("SET credits = credits - :credits")
+            .condition_expression("attribute_exists(pk) AND credits >= :credits")
+            .expression_attribute_values(":credits", n(credits))
+            .build()
+            .map_err(|error| {
+                StoreError::new("TransactWriteItems", &self.table, error.to_string())
+            })?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The write that gives reserved `credits` back, for a transaction that also marks the
+    /// reservation returned (so it happens once).
+    pub fn return_credits(
+        &self,
+        wallet_id: &str,
+        credits: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(wallet_id)))
+            .update_expression("SET credits = credits + :credits")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":credits", n(credits))
+            .build()
+            .map_err(|error| {
+                StoreError::new("TransactWriteItems", &self.table, error.to_string())
+            })?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Adds credits to a wallet. Purchases go through the billing ledger (Polar issue);
+    /// this is the balance change itself, used there and by tests and local seeding.
+    pub async fn add_credits(&self, wallet_id: &str, credits: i64) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .transact_items(self.return_credits(wallet_id, credits)?)
+            .send()
+            .await
+            .map_err(|error| StoreError::from_sdk("TransactWriteItems", &self.table, &error))?;
+        Ok(())
     }
 
     pub async fn set_locale(&self, id: &str, locale: Locale) -> Result<(), StoreError> {

@@ -13,6 +13,11 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::auth::{OtpApi, OtpConfig};
 use shared::clock::{Clock, ManualClock};
+use shared::delivery::{DeliveryConfig, GenerationWorker};
+use shared::moderation::review::{ReviewApi, ReviewConfig};
+use shared::moderation::{ModerationConfig, ModerationWorker};
+use shared::retention::{RetentionConfig, RetentionJob};
+use shared::uploads::{UploadsApi, UploadsConfig};
 
 pub const CLIENT_IP: &str = "203.0.113.7";
 
@@ -60,16 +65,26 @@ pub fn template() -> &'static local_stack::template::Template {
 
 pub struct TestApp {
     pub api: OtpApi,
+    pub uploads: UploadsApi,
+    pub moderation: ModerationWorker,
+    pub delivery: GenerationWorker,
+    pub review: ReviewApi,
+    pub retention: RetentionJob,
     pub clock: ManualClock,
+    pub sdk: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
-    /// Physical table names of this test, by the template's logical ids.
+    /// Physical names of this test's tables, buckets and queues, by the template's logical ids.
     pub tables: BTreeMap<String, String>,
+    pub resources: BTreeMap<String, String>,
+    /// Each function's environment as the template resolves it for this test.
+    pub env: BTreeMap<String, HashMap<String, String>>,
     /// A random mail domain: every address this test uses is unique to it.
     pub domain: String,
 }
 
-/// Provisions this test's tables from template.yaml under a fresh prefix and builds the
-/// otp handler from the environment the template gives the function.
+/// Provisions this test's resources from template.yaml under a fresh prefix and builds
+/// every handler from the environment the template gives its function, with the local
+/// providers (no OpenAI keys in tests) and this test's admin.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -78,40 +93,101 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let sdk = sdk().await;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let prefix = format!("t{}-", &id[..12]);
+    let domain = format!("{}.example.com", &id[12..24]);
     let template = template();
-    let provisioned = local_stack::provision::provision(template, &sdk, &prefix, &HashMap::new())
+    let params: HashMap<String, String> = [
+        ("ModerationProvider", "local".to_owned()),
+        ("ImageProvider", "local".to_owned()),
+        ("AdminEmails", format!("admin@{domain}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let provisioned = local_stack::provision::provision(template, &sdk, &prefix, &params)
         .await
         .expect("provisioning the test's resources from template.yaml");
-    let function = template
-        .function("OtpFunction")
-        .expect("template.yaml defines OtpFunction");
-    let mut env: HashMap<String, String> = provisioned
-        .env_for(&function)
-        .expect("the template resolves the function's environment")
-        .into_iter()
-        .collect();
-    for (name, value) in local_secrets() {
-        env.insert(name.to_owned(), value);
+    let mut env = BTreeMap::new();
+    for function in template.functions() {
+        let mut vars: HashMap<String, String> = provisioned
+            .env_for(&function)
+            .expect("the template resolves the function's environment")
+            .into_iter()
+            .collect();
+        for (name, value) in local_secrets() {
+            if vars.contains_key(name) {
+                vars.insert(name.to_owned(), value);
+            }
+        }
+        for (name, value) in overrides {
+            vars.insert((*name).to_owned(), (*value).to_owned());
+        }
+        env.insert(function.logical_id.clone(), vars);
     }
-    for (name, value) in overrides {
-        env.insert((*name).to_owned(), (*value).to_owned());
-    }
-    let config = OtpConfig::from_env(&env).expect("the test configuration is complete");
     let clock = ManualClock::starting_now();
+    let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    let resources: BTreeMap<String, String> = provisioned
+        .resources()
+        .keys()
+        .filter_map(|id| Some((id.clone(), provisioned.physical_name(id)?.to_owned())))
+        .collect();
     let tables = template
         .tables()
         .iter()
         .filter_map(|table| {
-            let name = provisioned.physical_name(&table.logical_id)?;
-            Some((table.logical_id.clone(), name.to_owned()))
+            Some((
+                table.logical_id.clone(),
+                resources.get(&table.logical_id)?.clone(),
+            ))
         })
         .collect();
+    let of = |function: &str| {
+        env.get(function)
+            .unwrap_or_else(|| panic!("template.yaml defines {function}"))
+    };
     TestApp {
-        api: OtpApi::new(config, &sdk, Arc::new(clock.clone())),
+        api: OtpApi::new(
+            OtpConfig::from_env(of("OtpFunction")).expect("otp configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        uploads: UploadsApi::new(
+            UploadsConfig::from_env(of("UploadPresignFunction"))
+                .expect("upload-presign configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        moderation: ModerationWorker::new(
+            ModerationConfig::from_env(of("ModerateFunction")).expect("moderate configuration"),
+            shared::moderation::moderator_from_env(of("ModerateFunction"))
+                .expect("moderation provider"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        delivery: GenerationWorker::new(
+            DeliveryConfig::from_env(of("GenerateFunction")).expect("generate configuration"),
+            shared::delivery::avatar_maker_from_env(of("GenerateFunction"))
+                .expect("image provider"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        review: ReviewApi::new(
+            ReviewConfig::from_env(of("AdminFunction")).expect("admin configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        retention: RetentionJob::new(
+            RetentionConfig::from_env(of("RetentionCronFunction"))
+                .expect("retention configuration"),
+            &sdk,
+            shared_clock,
+        ),
         clock,
         dynamodb: shared::aws::dynamodb(&sdk),
+        sdk,
         tables,
-        domain: format!("{}.example.com", &id[12..24]),
+        resources,
+        env,
+        domain,
     }
 }
 
@@ -123,7 +199,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn from(response: Response<Body>) -> Self {
+    pub fn from(response: Response<Body>) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = match response.body() {
@@ -166,7 +242,12 @@ pub struct Call {
 
 impl Call {
     pub fn fixture(name: &str) -> Self {
-        let path = repo_root().join("events/otp").join(name);
+        Self::event("otp", name)
+    }
+
+    /// A fixture from `events/<function>/`.
+    pub fn event(function: &str, name: &str) -> Self {
+        let path = repo_root().join("events").join(function).join(name);
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         Self {
@@ -216,10 +297,22 @@ impl Call {
         self
     }
 
+    pub fn request(&self) -> lambda_http::Request {
+        lambda_http::request::from_str(&self.event.to_string())
+            .expect("the event deserializes as lambda_http does in Lambda")
+    }
+
+    /// Sends the request to the otp function.
     pub async fn send(self, app: &TestApp) -> Answer {
-        let request = lambda_http::request::from_str(&self.event.to_string())
-            .expect("the event deserializes as lambda_http does in Lambda");
-        Answer::from(app.api.handle(request).await)
+        Answer::from(app.api.handle(self.request()).await)
+    }
+
+    pub async fn send_to_uploads(self, app: &TestApp) -> Answer {
+        Answer::from(app.uploads.handle(self.request()).await)
+    }
+
+    pub async fn send_to_admin(self, app: &TestApp) -> Answer {
+        Answer::from(app.review.handle(self.request()).await)
     }
 }
 

@@ -7,6 +7,7 @@ mod helpers;
 mod leads;
 mod limits;
 mod local_stack;
+mod pipeline;
 mod privacy;
 mod sessions;
 mod sign_in;

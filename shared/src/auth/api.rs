@@ -12,6 +12,7 @@ use tracing::{error, info, warn};
 
 use super::codes::{self, CODE_TTL_SECONDS, OneTimeCodes, VerifyOutcome};
 use super::config::OtpConfig;
+use super::guard::SignedIn;
 use super::session::{SESSION_COOKIE, SessionKeys};
 use crate::clock::{Clock, rfc3339};
 use crate::email::{EmailAddress, InvalidEmail, Mailer, templates};
@@ -37,7 +38,7 @@ pub struct OtpApi {
     leads: LeadList,
     limiter: RateLimiter,
     mailer: Mailer,
-    sessions: SessionKeys,
+    signed_in: SignedIn,
     ip_hasher: IpHasher,
     config: OtpConfig,
 }
@@ -98,6 +99,7 @@ impl OtpApi {
     pub fn new(config: OtpConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
         let tables = &config.tables;
+        let wallets = Wallets::new(dynamodb.clone(), &tables.wallets);
         Self {
             codes: OneTimeCodes::new(
                 dynamodb.clone(),
@@ -105,11 +107,15 @@ impl OtpApi {
                 config.secrets.otp_hash_key.clone(),
                 clock.clone(),
             ),
-            wallets: Wallets::new(dynamodb.clone(), &tables.wallets),
+            signed_in: SignedIn::new(
+                SessionKeys::new(&config.secrets.session),
+                wallets.clone(),
+                clock.clone(),
+            ),
+            wallets,
             leads: LeadList::new(dynamodb.clone(), &tables.leads),
             limiter: RateLimiter::new(dynamodb, &tables.rate_limits, clock.clone()),
             mailer: Mailer::new(crate::aws::sesv2(aws), &config.email_from),
-            sessions: SessionKeys::new(&config.secrets.session),
             ip_hasher: IpHasher::new(config.secrets.ip_hash_salt.clone()),
             clock,
             config,
@@ -238,7 +244,7 @@ impl OtpApi {
         Ok(web::with_cookies(
             response,
             &[
-                self.sessions.cookie(&wallet.id, now),
+                self.signed_in.keys().cookie(&wallet.id, now),
                 locale_cookie(wallet.locale),
             ],
         ))
@@ -274,17 +280,7 @@ impl OtpApi {
     }
 
     async fn signed_in_wallet(&self, request: &Request) -> Result<Wallet, ApiError> {
-        let token = request_cookie(request, SESSION_COOKIE).ok_or_else(ApiError::unauthorized)?;
-        let claims = self
-            .sessions
-            .verify(token, self.clock.now())
-            .map_err(|_| ApiError::unauthorized())?;
-        // A valid token for a wallet that no longer exists (erased) is no session.
-        self.wallets
-            .get(&claims.sub)
-            .await
-            .map_err(internal)?
-            .ok_or_else(ApiError::unauthorized)
+        self.signed_in.wallet(request).await
     }
 
     async fn limit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {

@@ -3,9 +3,11 @@
 mod api;
 mod codes;
 mod config;
+mod guard;
 mod session;
 
 pub use api::{OtpApi, WalletView};
 pub use codes::{CODE_TTL_SECONDS, MAX_ATTEMPTS, OneTimeCodes, VerifyOutcome};
 pub use config::{OtpConfig, OtpLimits, Secrets, Tables};
+pub use guard::SignedIn;
 pub use session::{SESSION_COOKIE, SESSION_TTL_SECONDS, SessionClaims, SessionError, SessionKeys};

@@ -56,6 +56,39 @@ pub fn sign_in_code(locale: Locale, code: &str, valid_minutes: i64) -> Email {
     }
 }
 
+/// "Your deliverables are ready", with the link to them in the app.
+pub fn deliverables_ready(locale: Locale, link: &str) -> Email {
+    let link_html = escape_html(link);
+    match locale {
+        Locale::En => Email {
+            subject: "Your Anumi avatars are ready".to_owned(),
+            text: format!(
+                "Your avatars are ready.\n\nSee and download them here (sign in if asked):\n{link}\n\nAnumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>Your avatars are ready.</p>\
+                     <p><a href=\"{link_html}\">See and download them</a> (sign in if asked).</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi アバターが完成しました".to_owned(),
+            text: format!(
+                "アバターが完成しました。\n\nこちらから確認・ダウンロードできます（ログインが必要な場合があります）:\n{link}\n\nAnumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>アバターが完成しました。</p>\
+                     <p><a href=\"{link_html}\">確認・ダウンロードする</a>（ログインが必要な場合があります）</p>"
+                ),
+            ),
+        },
+    }
+}
+
 fn layout(lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\

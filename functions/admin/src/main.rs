@@ -1,0 +1,20 @@
+//! The `admin` Lambda: the review queue of blocked selfies.
+
+use std::sync::Arc;
+
+use lambda_http::{Error, Request, run, service_fn};
+use shared::clock::SystemClock;
+use shared::moderation::review::{ReviewApi, ReviewConfig};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    shared::logging::init();
+    let config = shared::config::load(ReviewConfig::from_env)?;
+    let aws = shared::aws::load_sdk_config().await;
+    let api = ReviewApi::new(config, &aws, Arc::new(SystemClock));
+    let api = &api;
+    run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(api.handle(request).await)
+    }))
+    .await
+}

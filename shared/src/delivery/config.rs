@@ -1,0 +1,29 @@
+use crate::config::{ConfigError, EnvSource, Origin, Settings};
+
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    pub app_origin: Origin,
+    pub email_from: String,
+    pub wallets_table: String,
+    pub generations_table: String,
+    pub selfie_bucket: String,
+    pub generated_bucket: String,
+    /// `JOB_MAX_RECEIVE_COUNT`: the generation queue's `maxReceiveCount`; the delivery with
+    /// this count is the last one, so it fails the job and returns the credits.
+    pub max_receive_count: i64,
+}
+
+impl DeliveryConfig {
+    pub fn from_env(source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let settings = Settings::new(source);
+        Ok(Self {
+            app_origin: settings.parsed("APP_ORIGIN")?,
+            email_from: settings.required("EMAIL_FROM")?,
+            wallets_table: settings.required("WALLETS_TABLE")?,
+            generations_table: settings.required("GENERATIONS_TABLE")?,
+            selfie_bucket: settings.required("SELFIE_BUCKET")?,
+            generated_bucket: settings.required("GENERATED_BUCKET")?,
+            max_receive_count: settings.parsed_or("JOB_MAX_RECEIVE_COUNT", 4)?,
+        })
+    }
+}

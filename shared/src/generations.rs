@@ -1,0 +1,564 @@
+//! Generation records: one item per uploaded selfie, from the presigned upload through
+//! moderation and generation to the deliverables, with the credits reserved for it.
+//!
+//! Every step is a conditional state transition, so redelivered SQS messages, duplicate S3
+//! events and concurrent workers can repeat a step without repeating its effect: credits are
+//! reserved, charged or returned exactly once. Found by wallet through the `by-wallet`
+//! index (listing, export, erasure); blocked selfies through the sparse `review-queue` index.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use serde::Serialize;
+
+use crate::clock::UnixSeconds;
+use crate::generation::style::Style;
+use crate::store::{Item, StoreError, get_n, get_s, is_condition_failed, n, require, s};
+use crate::wallets::Wallets;
+
+/// What a person can order for one selfie. The avatar is always made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    Avatar,
+    Stickers,
+    SpeechBubble,
+}
+
+impl Product {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Avatar => "avatar",
+            Self::Stickers => "stickers",
+            Self::SpeechBubble => "speech_bubble",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "avatar" => Some(Self::Avatar),
+            "stickers" => Some(Self::Stickers),
+            "speech_bubble" => Some(Self::SpeechBubble),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Presigned; the selfie has not arrived yet.
+    AwaitingUpload,
+    /// Allowed by moderation (or approved by an admin); a job is on the queue.
+    Queued,
+    Generating,
+    Ready,
+    /// Blocked by moderation; waiting for an admin, deleted on day 5 at the latest.
+    Blocked,
+    /// A blocked selfie an admin confirmed, or that expired: deleted.
+    Removed,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingUpload => "awaiting_upload",
+            Self::Queued => "queued",
+            Self::Generating => "generating",
+            Self::Ready => "ready",
+            Self::Blocked => "blocked",
+            Self::Removed => "removed",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        [
+            Self::AwaitingUpload,
+            Self::Queued,
+            Self::Generating,
+            Self::Ready,
+            Self::Blocked,
+            Self::Removed,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
+    }
+}
+
+/// Where the credits reserved for a generation stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Charge {
+    Reserved,
+    Charged,
+    Returned,
+}
+
+impl Charge {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Reserved => "reserved",
+            Self::Charged => "charged",
+            Self::Returned => "returned",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        [Self::Reserved, Self::Charged, Self::Returned]
+            .into_iter()
+            .find(|charge| charge.as_str() == value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub id: String,
+    pub wallet_id: String,
+    pub created_at: UnixSeconds,
+    pub status: Status,
+    pub style: Style,
+    pub products: Vec<Product>,
+    /// The speech-bubble text, embedded into the image; kept with the generation.
+    pub quote: Option<String>,
+    pub cost: i64,
+    pub charge: Charge,
+    pub selfie_key: String,
+    pub content_type: String,
+    pub content_length: i64,
+    pub blocked_at: Option<UnixSeconds>,
+    /// Deliverable file name → object key in the generated bucket.
+    pub deliverables: BTreeMap<String, String>,
+    pub failure: Option<String>,
+}
+
+/// Why a transition did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    /// The record is not in a state that allows it (already done, or never possible).
+    #[error("the generation is not in a state that allows this")]
+    NotAllowed,
+    #[error("the wallet does not have enough credits")]
+    InsufficientCredits,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone, Debug)]
+pub struct Generations {
+    client: Client,
+    table: String,
+    wallets: Wallets,
+}
+
+const BY_WALLET: &str = "by-wallet";
+const REVIEW_QUEUE: &str = "review-queue";
+const REVIEW_PENDING: &str = "pending";
+
+impl Generations {
+    pub fn new(client: Client, table: impl Into<String>, wallets: Wallets) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            wallets,
+        }
+    }
+
+    /// Records a new generation and reserves its cost from the wallet, atomically.
+    pub async fn create_reserved(&self, generation: &Generation) -> Result<(), TransitionError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(generation)))
+            .condition_expression("attribute_not_exists(generation_id)")
+            .build()
+            .map_err(|e| self.build_error(e))?;
+        let reserve = self
+            .wallets
+            .reserve_credits(&generation.wallet_id, generation.cost)?;
+        self.transact(vec![reserve, TransactWriteItem::builder().put(put).build()])
+            .await
+            .map_err(|error| match error {
+                TransitionError::NotAllowed => TransitionError::InsufficientCredits,
+                other => other,
+            })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("generation_id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem", &self.table, &e))?;
+        output.item.map(|item| self.from_item(&item)).transpose()
+    }
+
+    /// The wallet's generations, newest first.
+    pub async fn list_for_wallet(
+        &self,
+        wallet_id: &str,
+        limit: i32,
+    ) -> Result<Vec<Generation>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_WALLET)
+            .key_condition_expression("wallet_id = :wallet")
+            .expression_attribute_values(":wallet", s(wallet_id))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
+        output
+            .items()
+            .iter()
+            .map(|item| self.from_item(item))
+            .collect()
+    }
+
+    /// Blocked selfies waiting for an admin, oldest block first.
+    pub async fn review_queue(&self, limit: i32) -> Result<Vec<Generation>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(REVIEW_QUEUE)
+            .key_condition_expression("review_state = :pending")
+            .expression_attribute_values(":pending", s(REVIEW_PENDING))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
+        output
+            .items()
+            .iter()
+            .map(|item| self.from_item(item))
+            .collect()
+    }
+
+    /// Moderation allowed the selfie (or an admin approved it): a job may be queued.
+    pub async fn mark_queued(&self, id: &str) -> Result<(), TransitionError> {
+        self.update(
+            id,
+            "SET #status = :queued",
+            "#status = :awaiting",
+            &[
+                (":queued", s(Status::Queued.as_str())),
+                (":awaiting", s(Status::AwaitingUpload.as_str())),
+            ],
+        )
+        .await
+    }
+
+    /// Moderation blocked the selfie: it waits for review and the credits go back, once.
+    pub async fn block(
+        &self,
+        generation: &Generation,
+        now: UnixSeconds,
+    ) -> Result<(), TransitionError> {
+        let update = self.update_op(
+            &generation.id,
+            "SET #status = :blocked, blocked_at = :now, review_state = :pending, charge = :returned",
+            "#status = :awaiting AND charge = :reserved",
+            &[
+                (":blocked", s(Status::Blocked.as_str())),
+                (":now", n(now)),
+                (":pending", s(REVIEW_PENDING)),
+                (":returned", s(Charge::Returned.as_str())),
+                (":awaiting", s(Status::AwaitingUpload.as_str())),
+                (":reserved", s(Charge::Reserved.as_str())),
+            ],
+        )?;
+        let refund = self
+            .wallets
+            .return_credits(&generation.wallet_id, generation.cost)?;
+        self.transact(vec![update, refund]).await
+    }
+
+    /// An admin found the block a false positive: the credits are reserved again and the
+    /// job goes on to generation.
+    pub async fn approve(&self, generation: &Generation) -> Result<(), TransitionError> {
+        let update = self.update_op(
+            &generation.id,
+            "SET #status = :queued, charge = :reserved, review_state_done = :approved REMOVE review_state",
+            "#status = :blocked AND review_state = :pending",
+            &[
+                (":queued", s(Status::Queued.as_str())),
+                (":reserved", s(Charge::Reserved.as_str())),
+                (":approved", s("approved")),
+                (":blocked", s(Status::Blocked.as_str())),
+                (":pending", s(REVIEW_PENDING)),
+            ],
+        )?;
+        let reserve = self
+            .wallets
+            .reserve_credits(&generation.wallet_id, generation.cost)?;
+        match self.transact(vec![update, reserve]).await {
+            Err(TransitionError::NotAllowed) => {
+                // Tell apart "already reviewed" from "the credits are gone".
+                let current = self.get(&generation.id).await?;
+                match current {
+                    Some(g) if g.status == Status::Blocked => {
+                        Err(TransitionError::InsufficientCredits)
+                    }
+                    _ => Err(TransitionError::NotAllowed),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A blocked selfie is gone (an admin confirmed the block, or its 5 days ran out).
+    pub async fn mark_removed(&self, id: &str, reason: &str) -> Result<(), TransitionError> {
+        self.update(
+            id,
+            "SET #status = :removed, review_state_done = :reason REMOVE review_state",
+            "#status = :blocked",
+            &[
+                (":removed", s(Status::Removed.as_str())),
+                (":reason", s(reason)),
+                (":blocked", s(Status::Blocked.as_str())),
+            ],
+        )
+        .await
+    }
+
+    /// Takes the job for one worker until `lease_until`. A job whose worker died (its lease
+    /// ran out) can be taken again; a finished one cannot.
+    pub async fn claim(
+        &self,
+        id: &str,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+    ) -> Result<(), TransitionError> {
+        self.update(
+            id,
+            "SET #status = :generating, lease_until = :lease ADD attempts :one",
+            "#status = :queued OR (#status = :generating AND lease_until < :now)",
+            &[
+                (":generating", s(Status::Generating.as_str())),
+                (":lease", n(lease_until)),
+                (":one", n(1)),
+                (":queued", s(Status::Queued.as_str())),
+                (":now", n(now)),
+            ],
+        )
+        .await
+    }
+
+    /// The deliverables are stored: the job is ready and its credits are charged, once.
+    pub async fn complete(
+        &self,
+        id: &str,
+        deliverables: &BTreeMap<String, String>,
+    ) -> Result<(), TransitionError> {
+        let files: std::collections::HashMap<String, AttributeValue> = deliverables
+            .iter()
+            .map(|(name, key)| (name.clone(), s(key)))
+            .collect();
+        self.update(
+            id,
+            "SET #status = :ready, charge = :charged, deliverables = :files REMOVE lease_until",
+            "#status = :generating AND charge = :reserved",
+            &[
+                (":ready", s(Status::Ready.as_str())),
+                (":charged", s(Charge::Charged.as_str())),
+                (":files", AttributeValue::M(files)),
+                (":generating", s(Status::Generating.as_str())),
+                (":reserved", s(Charge::Reserved.as_str())),
+            ],
+        )
+        .await
+    }
+
+    /// The job cannot be done: it says why, and the credits go back, once.
+    pub async fn fail(&self, generation: &Generation, reason: &str) -> Result<(), TransitionError> {
+        let update = self.update_op(
+            &generation.id,
+            "SET #status = :failed, failure = :reason, charge = :returned REMOVE lease_until",
+            "#status IN (:queued, :generating) AND charge = :reserved",
+            &[
+                (":failed", s(Status::Failed.as_str())),
+                (":reason", s(reason)),
+                (":returned", s(Charge::Returned.as_str())),
+                (":queued", s(Status::Queued.as_str())),
+                (":generating", s(Status::Generating.as_str())),
+                (":reserved", s(Charge::Reserved.as_str())),
+            ],
+        )?;
+        let refund = self
+            .wallets
+            .return_credits(&generation.wallet_id, generation.cost)?;
+        self.transact(vec![update, refund]).await
+    }
+
+    /// Records that the "ready" email went out; true only for the first caller.
+    pub async fn claim_ready_email(&self, id: &str) -> Result<bool, StoreError> {
+        match self
+            .update(
+                id,
+                "SET ready_email = :sent",
+                "#status = :ready AND attribute_not_exists(ready_email)",
+                &[(":sent", s("sent")), (":ready", s(Status::Ready.as_str()))],
+            )
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(TransitionError::NotAllowed) => Ok(false),
+            Err(TransitionError::Store(error)) => Err(error),
+            Err(TransitionError::InsufficientCredits) => Ok(false),
+        }
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        update: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<(), TransitionError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("generation_id", s(id))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status");
+        for (name, value) in values {
+            request = request.expression_attribute_values(*name, value.clone());
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if is_condition_failed(&error) => Err(TransitionError::NotAllowed),
+            Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error).into()),
+        }
+    }
+
+    fn update_op(
+        &self,
+        id: &str,
+        update: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut builder = Update::builder()
+            .table_name(&self.table)
+            .key("generation_id", s(id))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status");
+        for (name, value) in values {
+            builder = builder.expression_attribute_values(*name, value.clone());
+        }
+        let update = builder.build().map_err(|e| self.build_error(e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransitionError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let cancelled = error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception());
+                if cancelled {
+                    Err(TransitionError::NotAllowed)
+                } else {
+                    Err(StoreError::from_sdk("TransactWriteItems", &self.table, &error).into())
+                }
+            }
+        }
+    }
+
+    fn build_error(&self, error: impl std::fmt::Display) -> StoreError {
+        StoreError::new("TransactWriteItems", &self.table, error.to_string())
+    }
+
+    fn from_item(&self, item: &Item) -> Result<Generation, StoreError> {
+        let table = &self.table;
+        let products = match item.get("products") {
+            Some(AttributeValue::L(values)) => values
+                .iter()
+                .filter_map(|v| v.as_s().ok().and_then(|p| Product::parse(p)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let deliverables = match item.get("deliverables") {
+            Some(AttributeValue::M(files)) => files
+                .iter()
+                .filter_map(|(name, key)| Some((name.clone(), key.as_s().ok()?.clone())))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        Ok(Generation {
+            id: require(get_s(item, "generation_id"), table, "generation_id")?.to_owned(),
+            wallet_id: require(get_s(item, "wallet_id"), table, "wallet_id")?.to_owned(),
+            created_at: require(get_n(item, "created_at"), table, "created_at")?,
+            status: require(
+                get_s(item, "status").and_then(Status::parse),
+                table,
+                "status",
+            )?,
+            style: require(
+                get_s(item, "style").and_then(|v| v.parse().ok()),
+                table,
+                "style",
+            )?,
+            products,
+            quote: get_s(item, "quote").map(str::to_owned),
+            cost: require(get_n(item, "cost"), table, "cost")?,
+            charge: require(
+                get_s(item, "charge").and_then(Charge::parse),
+                table,
+                "charge",
+            )?,
+            selfie_key: require(get_s(item, "selfie_key"), table, "selfie_key")?.to_owned(),
+            content_type: require(get_s(item, "content_type"), table, "content_type")?.to_owned(),
+            content_length: require(get_n(item, "content_length"), table, "content_length")?,
+            blocked_at: get_n(item, "blocked_at"),
+            deliverables,
+            failure: get_s(item, "failure").map(str::to_owned),
+        })
+    }
+}
+
+fn to_item(generation: &Generation) -> Item {
+    let mut item: Item = [
+        ("generation_id", s(&generation.id)),
+        ("wallet_id", s(&generation.wallet_id)),
+        ("created_at", n(generation.created_at)),
+        ("status", s(generation.status.as_str())),
+        ("style", s(generation.style.as_str())),
+        (
+            "products",
+            AttributeValue::L(generation.products.iter().map(|p| s(p.as_str())).collect()),
+        ),
+        ("cost", n(generation.cost)),
+        ("charge", s(generation.charge.as_str())),
+        ("selfie_key", s(&generation.selfie_key)),
+        ("content_type", s(&generation.content_type)),
+        ("content_length", n(generation.content_length)),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    if let Some(quote) = &generation.quote {
+        item.insert("quote".to_owned(), s(quote));
+    }
+    item
+}

@@ -1,0 +1,27 @@
+use crate::config::{ConfigError, EnvSource, Settings};
+
+#[derive(Clone, Debug)]
+pub struct ModerationConfig {
+    pub wallets_table: String,
+    pub generations_table: String,
+    pub moderation_log_table: String,
+    pub selfie_bucket: String,
+    pub generation_queue_url: String,
+    /// `MAX_UPLOAD_BYTES`, default 10 MiB: the presigned PUT already binds the length; this
+    /// guards against objects that arrive another way.
+    pub max_upload_bytes: i64,
+}
+
+impl ModerationConfig {
+    pub fn from_env(source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let settings = Settings::new(source);
+        Ok(Self {
+            wallets_table: settings.required("WALLETS_TABLE")?,
+            generations_table: settings.required("GENERATIONS_TABLE")?,
+            moderation_log_table: settings.required("MODERATION_LOG_TABLE")?,
+            selfie_bucket: settings.required("SELFIE_BUCKET")?,
+            generation_queue_url: settings.required("GENERATION_QUEUE_URL")?,
+            max_upload_bytes: settings.parsed_or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+        })
+    }
+}

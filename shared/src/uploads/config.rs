@@ -1,0 +1,99 @@
+use secrecy::SecretString;
+
+use crate::config::{ConfigError, EnvSource, Settings};
+use crate::generations::Product;
+
+/// Credits each product costs (`PRICE_AVATAR`, `PRICE_STICKERS`, `PRICE_SPEECH_BUBBLE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prices {
+    pub avatar: i64,
+    pub stickers: i64,
+    pub speech_bubble: i64,
+}
+
+impl Prices {
+    pub fn from_env(settings: &Settings<'_>) -> Result<Self, ConfigError> {
+        let price = |name, default| -> Result<i64, ConfigError> {
+            let value: i64 = settings.parsed_or(name, default)?;
+            if value < 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "a price cannot be negative".into(),
+                });
+            }
+            Ok(value)
+        };
+        Ok(Self {
+            avatar: price("PRICE_AVATAR", 1)?,
+            stickers: price("PRICE_STICKERS", 1)?,
+            speech_bubble: price("PRICE_SPEECH_BUBBLE", 1)?,
+        })
+    }
+
+    pub fn of(&self, product: Product) -> i64 {
+        match product {
+            Product::Avatar => self.avatar,
+            Product::Stickers => self.stickers,
+            Product::SpeechBubble => self.speech_bubble,
+        }
+    }
+
+    /// The bundle of all deliverables comes with any order at no extra cost.
+    pub fn cost(&self, products: &[Product]) -> i64 {
+        products.iter().map(|product| self.of(*product)).sum()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct UploadsConfig {
+    pub session_secret: SecretString,
+    pub wallets_table: String,
+    pub generations_table: String,
+    pub selfie_bucket: String,
+    pub generated_bucket: String,
+    pub prices: Prices,
+    /// `MAX_UPLOAD_BYTES`, default 10 MiB.
+    pub max_upload_bytes: i64,
+    /// `UPLOAD_URL_TTL_SECONDS`, default 10 minutes.
+    pub upload_url_ttl_seconds: u64,
+    /// `DOWNLOAD_URL_TTL_SECONDS`, default 1 hour.
+    pub download_url_ttl_seconds: u64,
+}
+
+impl UploadsConfig {
+    pub fn from_env(source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let settings = Settings::new(source);
+        Ok(Self {
+            session_secret: settings.secret("SESSION_SECRET", 32)?,
+            wallets_table: settings.required("WALLETS_TABLE")?,
+            generations_table: settings.required("GENERATIONS_TABLE")?,
+            selfie_bucket: settings.required("SELFIE_BUCKET")?,
+            generated_bucket: settings.required("GENERATED_BUCKET")?,
+            prices: Prices::from_env(&settings)?,
+            max_upload_bytes: settings.parsed_or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+            upload_url_ttl_seconds: settings.parsed_or("UPLOAD_URL_TTL_SECONDS", 600)?,
+            download_url_ttl_seconds: settings.parsed_or("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn prices_add_up_and_refuse_negatives() {
+        let env: HashMap<String, String> = [("PRICE_STICKERS".to_owned(), "2".to_owned())].into();
+        let prices = Prices::from_env(&Settings::new(&env)).unwrap();
+        assert_eq!(
+            prices.cost(&[Product::Avatar, Product::Stickers, Product::SpeechBubble]),
+            4
+        );
+        let env: HashMap<String, String> = [("PRICE_AVATAR".to_owned(), "-1".to_owned())].into();
+        let error = Prices::from_env(&Settings::new(&env))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PRICE_AVATAR"), "{error}");
+    }
+}

@@ -1,0 +1,333 @@
+//! Selfie uploads: `POST /uploads` checks the order, reserves its credits and answers with
+//! a presigned S3 PUT whose signature binds the content type and length; `GET /generations`
+//! and `GET /generations/{id}` show the signed-in person's jobs with download links.
+
+mod config;
+
+pub use config::{Prices, UploadsConfig};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_s3::presigning::PresigningConfig;
+use http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::{error, info};
+
+use crate::auth::{SessionKeys, SignedIn};
+use crate::clock::{Clock, rfc3339};
+use crate::generation::imaging::bubble::{Quote, QuoteError};
+use crate::generation::style::Style;
+use crate::generations::{Charge, Generation, Generations, Product, Status, TransitionError};
+use crate::store::StoreError;
+use crate::wallets::Wallets;
+use crate::web::{self, ApiError, DEFAULT_BODY_LIMIT, json_body};
+
+/// The image types a selfie may have; moderation checks the bytes say the same.
+pub const ALLOWED_CONTENT_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadRequest {
+    content_type: String,
+    content_length: i64,
+    style: String,
+    #[serde(default)]
+    products: Vec<String>,
+    quote: Option<String>,
+}
+
+/// A generation as the API shows it to its owner.
+#[derive(Debug, Serialize)]
+pub struct GenerationView {
+    pub id: String,
+    pub status: Status,
+    pub style: Style,
+    pub products: Vec<Product>,
+    pub cost: i64,
+    pub charge: Charge,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// File name → a time-limited download link, once ready.
+    pub downloads: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub struct UploadsApi {
+    signed_in: SignedIn,
+    generations: Generations,
+    s3: aws_sdk_s3::Client,
+    clock: Arc<dyn Clock>,
+    config: UploadsConfig,
+}
+
+type ApiResult = Result<Response<Body>, ApiError>;
+
+impl UploadsApi {
+    pub fn new(config: UploadsConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
+        let dynamodb = crate::aws::dynamodb(aws);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        Self {
+            signed_in: SignedIn::new(
+                SessionKeys::new(&config.session_secret),
+                wallets.clone(),
+                clock.clone(),
+            ),
+            generations: Generations::new(dynamodb, &config.generations_table, wallets),
+            s3: crate::aws::s3(aws),
+            clock,
+            config,
+        }
+    }
+
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (route, result) = match (segments.as_slice(), request.method()) {
+            (["uploads"], &Method::POST) => ("create_upload", self.create_upload(&request).await),
+            (["generations"], &Method::GET) => ("list_generations", self.list(&request).await),
+            (["generations", id], &Method::GET) => ("get_generation", self.get(&request, id).await),
+            (["uploads"] | ["generations"] | ["generations", _], _) => {
+                ("known", Err(ApiError::method_not_allowed()))
+            }
+            _ => ("unknown", Err(ApiError::not_found())),
+        };
+        let response = result.unwrap_or_else(ApiError::into_response);
+        info!(
+            route,
+            status = response.status().as_u16(),
+            "request handled"
+        );
+        response
+    }
+
+    async fn create_upload(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let body: UploadRequest = json_body(request, DEFAULT_BODY_LIMIT)?;
+        let order = self.validate(&body)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let generation = Generation {
+            selfie_key: format!("selfies/{}/{id}", wallet.id),
+            id,
+            wallet_id: wallet.id.clone(),
+            created_at: self.clock.now(),
+            status: Status::AwaitingUpload,
+            style: order.style,
+            cost: self.config.prices.cost(&order.products),
+            products: order.products,
+            quote: order.quote.map(|quote| quote.as_str().to_owned()),
+            charge: Charge::Reserved,
+            content_type: body.content_type.clone(),
+            content_length: body.content_length,
+            blocked_at: None,
+            deliverables: BTreeMap::new(),
+            failure: None,
+        };
+        if wallet.credits < generation.cost {
+            return Err(insufficient_credits(generation.cost, wallet.credits));
+        }
+        // Presign first: a failure here must not leave credits reserved.
+        let upload = self.presign_put(&generation).await?;
+        match self.generations.create_reserved(&generation).await {
+            Ok(()) => {}
+            Err(TransitionError::InsufficientCredits | TransitionError::NotAllowed) => {
+                return Err(insufficient_credits(generation.cost, wallet.credits));
+            }
+            Err(TransitionError::Store(error)) => return Err(internal(error)),
+        }
+        info!(generation = %generation.id, cost = generation.cost, "upload presigned, credits reserved");
+        Ok(web::json_response(
+            StatusCode::CREATED,
+            &json!({
+                "generation_id": generation.id,
+                "cost": generation.cost,
+                "status": generation.status,
+                "upload": upload,
+            }),
+        ))
+    }
+
+    fn validate(&self, body: &UploadRequest) -> Result<Order, ApiError> {
+        if !ALLOWED_CONTENT_TYPES.contains(&body.content_type.as_str()) {
+            return Err(ApiError::bad_request(
+                "unsupported_image_type",
+                "Upload a JPEG, PNG or WebP image.",
+            ));
+        }
+        if body.content_length < 1 || body.content_length > self.config.max_upload_bytes {
+            return Err(ApiError::bad_request(
+                "image_too_large",
+                format!(
+                    "The image must be at most {} bytes.",
+                    self.config.max_upload_bytes
+                ),
+            ));
+        }
+        let style: Style = body
+            .style
+            .parse()
+            .map_err(|_| ApiError::bad_request("unknown_style", "That style does not exist."))?;
+        let mut products = vec![Product::Avatar];
+        for name in &body.products {
+            let product = Product::parse(name).ok_or_else(|| {
+                ApiError::bad_request("unknown_product", "That product does not exist.")
+            })?;
+            if !products.contains(&product) {
+                products.push(product);
+            }
+        }
+        products.sort();
+        let wants_bubble = products.contains(&Product::SpeechBubble);
+        let quote = match (&body.quote, wants_bubble) {
+            (Some(text), true) => Some(Quote::parse(text).map_err(quote_error)?),
+            (None, true) => {
+                return Err(ApiError::bad_request(
+                    "quote_required",
+                    "The speech bubble needs its text.",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(ApiError::bad_request(
+                    "quote_without_speech_bubble",
+                    "Quote text is only used with the speech bubble.",
+                ));
+            }
+            (None, false) => None,
+        };
+        Ok(Order {
+            style,
+            products,
+            quote,
+        })
+    }
+
+    /// A PUT URL for exactly this object, type and length: S3 refuses an upload whose
+    /// `Content-Type` or `Content-Length` differs from the signed ones.
+    async fn presign_put(&self, generation: &Generation) -> Result<serde_json::Value, ApiError> {
+        let expires_in = Duration::from_secs(self.config.upload_url_ttl_seconds);
+        let presigning = PresigningConfig::expires_in(expires_in).map_err(|e| {
+            error!(error = %e, "presigning configuration");
+            ApiError::internal()
+        })?;
+        let presigned = self
+            .s3
+            .put_object()
+            .bucket(&self.config.selfie_bucket)
+            .key(&generation.selfie_key)
+            .content_type(&generation.content_type)
+            .content_length(generation.content_length)
+            .presigned(presigning)
+            .await
+            .map_err(|e| {
+                error!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "presigning the upload");
+                ApiError::internal()
+            })?;
+        let headers: BTreeMap<&str, &str> = presigned.headers().collect();
+        Ok(json!({
+            "method": presigned.method(),
+            "url": presigned.uri(),
+            "headers": headers,
+            "expires_in": expires_in.as_secs(),
+        }))
+    }
+
+    async fn list(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let generations = self
+            .generations
+            .list_for_wallet(&wallet.id, 50)
+            .await
+            .map_err(internal)?;
+        let mut views = Vec::with_capacity(generations.len());
+        for generation in &generations {
+            views.push(self.view(generation).await?);
+        }
+        Ok(web::json_response(
+            StatusCode::OK,
+            &json!({ "generations": views }),
+        ))
+    }
+
+    async fn get(&self, request: &Request, id: &str) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let generation = self.generations.get(id).await.map_err(internal)?;
+        // Someone else's generation is as absent as a missing one.
+        match generation {
+            Some(generation) if generation.wallet_id == wallet.id => Ok(web::json_response(
+                StatusCode::OK,
+                &self.view(&generation).await?,
+            )),
+            _ => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "generation_not_found",
+                "No such generation.",
+            )),
+        }
+    }
+
+    async fn view(&self, generation: &Generation) -> Result<GenerationView, ApiError> {
+        let mut downloads = BTreeMap::new();
+        if generation.status == Status::Ready {
+            for (name, key) in &generation.deliverables {
+                downloads.insert(name.clone(), self.presign_get(key).await?);
+            }
+        }
+        Ok(GenerationView {
+            id: generation.id.clone(),
+            status: generation.status,
+            style: generation.style,
+            products: generation.products.clone(),
+            cost: generation.cost,
+            charge: generation.charge,
+            created_at: rfc3339(generation.created_at),
+            failure: generation.failure.clone(),
+            downloads,
+        })
+    }
+
+    async fn presign_get(&self, key: &str) -> Result<String, ApiError> {
+        let presigning =
+            PresigningConfig::expires_in(Duration::from_secs(self.config.download_url_ttl_seconds))
+                .map_err(|_| ApiError::internal())?;
+        let presigned = self
+            .s3
+            .get_object()
+            .bucket(&self.config.generated_bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(|e| {
+                error!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "presigning a download");
+                ApiError::internal()
+            })?;
+        Ok(presigned.uri().to_owned())
+    }
+}
+
+struct Order {
+    style: Style,
+    products: Vec<Product>,
+    quote: Option<Quote>,
+}
+
+fn insufficient_credits(cost: i64, balance: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient_credits",
+        format!("This needs {cost} credits; the wallet has {balance}."),
+    )
+}
+
+fn quote_error(error: QuoteError) -> ApiError {
+    ApiError::bad_request(error.code(), error.to_string())
+}
+
+fn internal(error: StoreError) -> ApiError {
+    error!(error = %error, "storage failure");
+    ApiError::internal()
+}
