@@ -11,13 +11,25 @@ cd "$ROOT"
 RUNS="${RUNS:-20}"
 
 rustup target add aarch64-unknown-linux-gnu >/dev/null
+# binary, template function, warm-invocation event
+FUNCTIONS=(
+  "otp OtpFunction events/otp/start.json"
+  "upload-presign UploadPresignFunction events/upload-presign/list-generations.json"
+  "moderate ModerateFunction events/moderate/s3-test-event.json"
+  "generate GenerateFunction events/generate/job.json"
+  "admin AdminFunction events/admin/review-queue.json"
+  "retention-cron RetentionCronFunction events/retention-cron/scheduled.json"
+)
+packages=(-p hello-lambda)
+for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done
+
 echo "==> arm64 release zips (cargo lambda)"
-cargo lambda build --release --arm64 --output-format zip -p otp -p hello-lambda
+cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 zip_size() { stat -c %s "$target_dir/lambda/$1/bootstrap.zip"; }
 
 echo "==> host release builds for timing"
-cargo build --release -p otp -p hello-lambda -p local-stack
+cargo build --release "${packages[@]}" -p local-stack
 
 port="$(free_port)"
 start_moto "127.0.0.1:$port"
@@ -29,31 +41,40 @@ secret="bench-only-secret-0123456789abcdef0123456789"
 measure() {
   "$release/local-stack" measure-cold-start --runs "$RUNS" "$@"
 }
-hello="$(measure --bin "$release/hello-lambda" --event events/hello-lambda/invoke.json)"
-# The otp function with the template's environment and a real sign-in start as the warm
-# request (limits raised so every run does the full work).
-otp="$(measure --bin "$release/otp" --template template.yaml --function OtpFunction \
-  --prefix bench- --endpoint "$AWS_ENDPOINT_URL" \
-  --param "SessionSecret=$secret" --param "IpHashSalt=$secret" --param "OtpHashKey=$secret" \
-  --env OTP_RESEND_INTERVAL_SECONDS=0 --env OTP_CODES_PER_EMAIL_PER_HOUR=1000000 \
-  --env OTP_STARTS_PER_IP_PER_HOUR=1000000 \
-  --event events/otp/start.json)"
+results="$(mktemp)"
+echo "hello-lambda $(zip_size hello-lambda) $(measure --bin "$release/hello-lambda" --event events/hello-lambda/invoke.json)" >> "$results"
+# Each function with the template's environment, local providers, and a real request as
+# the warm invocation (limits raised so every otp run does the full work).
+for entry in "${FUNCTIONS[@]}"; do
+  read -r bin function event <<<"$entry"
+  echo "$bin $(zip_size "$bin") $(measure --bin "$release/$bin" --template template.yaml --function "$function" \
+    --prefix bench- --endpoint "$AWS_ENDPOINT_URL" \
+    --param "SessionSecret=$secret" --param "IpHashSalt=$secret" --param "OtpHashKey=$secret" \
+    --param ModerationProvider=local --param ImageProvider=local \
+    --env OTP_RESEND_INTERVAL_SECONDS=0 --env OTP_CODES_PER_EMAIL_PER_HOUR=1000000 \
+    --env OTP_STARTS_PER_IP_PER_HOUR=1000000 \
+    --event "$event")" >> "$results"
+done
 
-python3 - "$hello" "$otp" "$(zip_size hello-lambda)" "$(zip_size otp)" "$RUNS" <<'PY'
+python3 - "$results" "$RUNS" <<'PY'
 import json, re, sys, platform, datetime
-hello, otp = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-hello_zip, otp_zip, runs = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-def row(name, m, z, base=None):
-    ratio = f"{m['median_ms'] / base['median_ms']:.2f}x" if base else "1.00x"
-    return (f"| {name} | {z/1024/1024:.2f} MB | {m['median_ms']:.1f} ms | {m['p90_ms']:.1f} ms | "
-            f"{ratio} | {m['peak_rss_kb']/1024:.1f} MB |")
+rows = []
+for line in open(sys.argv[1]):
+    name, size, report = line.split(" ", 2)
+    rows.append((name, int(size), json.loads(report)))
+runs = sys.argv[2]
+base = rows[0][2]
+def row(name, z, m):
+    ratio = m["median_ms"] / base["median_ms"]
+    label = "hello-world (baseline)" if name == "hello-lambda" else name
+    return (f"| {label} | {z/1024/1024:.2f} MB | {m['median_ms']:.1f} ms | {m['p90_ms']:.1f} ms | "
+            f"{ratio:.2f}x | {m['peak_rss_kb']/1024:.1f} MB |")
 table = "\n".join([
     f"Measured {datetime.date.today()} on {platform.machine()} ({runs} cold starts each).",
     "",
     "| function | arm64 zip | cold start p50 | p90 | vs hello | peak RSS (warm) |",
     "|---|---|---|---|---|---|",
-    row("hello-world (baseline)", hello, hello_zip),
-    row("otp", otp, otp_zip, hello),
+    *[row(*r) for r in rows],
 ])
 print(table)
 text = open("BENCHMARKS.md").read()

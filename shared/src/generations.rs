@@ -196,7 +196,7 @@ impl Generations {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk("GetItem", &self.table, &e))?;
-        output.item.map(|item| self.from_item(&item)).transpose()
+        output.item.map(|item| self.read_item(&item)).transpose()
     }
 
     /// The wallet's generations, newest first.
@@ -220,7 +220,7 @@ impl Generations {
         output
             .items()
             .iter()
-            .map(|item| self.from_item(item))
+            .map(|item| self.read_item(item))
             .collect()
     }
 
@@ -240,7 +240,7 @@ impl Generations {
         output
             .items()
             .iter()
-            .map(|item| self.from_item(item))
+            .map(|item| self.read_item(item))
             .collect()
     }
 
@@ -489,7 +489,7 @@ impl Generations {
         StoreError::new("TransactWriteItems", &self.table, error.to_string())
     }
 
-    fn from_item(&self, item: &Item) -> Result<Generation, StoreError> {
+    fn read_item(&self, item: &Item) -> Result<Generation, StoreError> {
         let table = &self.table;
         let products = match item.get("products") {
             Some(AttributeValue::L(values)) => values

@@ -125,10 +125,10 @@ impl ModerationLog {
         if get_n(&item, "ttl").is_some_and(|ttl| ttl <= now) {
             return Ok(None);
         }
-        self.from_item(&item).map(Some)
+        self.read_item(&item).map(Some)
     }
 
-    fn from_item(&self, item: &Item) -> Result<LogEntry, StoreError> {
+    fn read_item(&self, item: &Item) -> Result<LogEntry, StoreError> {
         let table = &self.table;
         let decision = match get_s(item, "decision") {
             Some("allowed") => Decision::Allowed,
