@@ -26,6 +26,14 @@ secret() {
   cat "$file"
 }
 
+# OpenAI when a key is given (OPENAI_API_KEY=sk-... ./infra/dev.sh), otherwise the local
+# stand-ins, which say what they are in every record they write.
+if [ -n "${OPENAI_API_KEY:-}" ]; then
+  providers=(--param ModerationProvider=openai --param ImageProvider=openai --param "OpenAiApiKey=$OPENAI_API_KEY")
+else
+  providers=(--param ModerationProvider=local --param ImageProvider=local)
+fi
+
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 "$target_dir/debug/local-stack" serve \
   --template template.yaml \
@@ -36,4 +44,6 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
   --param "AppOrigin=$APP_ORIGIN" \
   --param "SessionSecret=$(secret session-secret)" \
   --param "IpHashSalt=$(secret ip-hash-salt)" \
-  --param "OtpHashKey=$(secret otp-hash-key)"
+  --param "OtpHashKey=$(secret otp-hash-key)" \
+  --param "AdminEmails=${ADMIN_EMAILS:-}" \
+  "${providers[@]}"
