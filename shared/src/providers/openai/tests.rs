@@ -593,6 +593,54 @@ async fn an_edit_answer_that_is_not_a_png_is_an_invalid_response() {
 }
 
 #[tokio::test]
+async fn a_misshapen_edit_answer_is_reported_without_its_content() {
+    let server = MockServer::start().await;
+    let image_base64 = STANDARD.encode(sticker_png());
+    edit_request()
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"created": 1, "data": image_base64})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = client(&server, 3)
+        .edit_image(&selfie_jpeg(), "image/jpeg", PROMPT, Background::Opaque)
+        .await
+        .unwrap_err();
+    let ProviderError::InvalidResponse(message) = &error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        message.starts_with("image edit answer: Data error"),
+        "{message}"
+    );
+    assert!(!message.contains(&image_base64[..16]), "{message}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = MockServer::start().await;
+    moderation_request()
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", "http://127.0.0.1:9/v1/moderations"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = client(&server, 3)
+        .moderate_image(&selfie_jpeg(), "image/jpeg")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        ProviderError::InvalidResponse("unexpected status 307".into())
+    );
+}
+
+#[tokio::test]
 async fn moderation_blocked_is_not_retried() {
     let server = MockServer::start().await;
     edit_request()
