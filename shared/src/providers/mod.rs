@@ -4,6 +4,20 @@
 //! Which provider serves each job is an explicit setting in every environment
 //! ([`config::ProviderConfig`]); production refuses the local stand-ins at start.
 //! Nothing here logs or returns image bytes, prompts or the API key.
+//!
+//! A function's `main` wires them once:
+//!
+//! ```no_run
+//! use shared::config::{ProcessEnv, Stage};
+//! use shared::providers::{Moderator, ProviderConfig};
+//!
+//! fn wire(stage: Stage) -> Result<Moderator, Box<dyn std::error::Error>> {
+//!     let config = ProviderConfig::from_env(&ProcessEnv, stage)?;
+//!     // One client (and connection pool) for every OpenAI job of the process.
+//!     let openai = config.openai_client()?;
+//!     Ok(Moderator::new(config.moderation, openai)?)
+//! }
+//! ```
 
 pub mod config;
 pub mod error;

@@ -120,7 +120,7 @@ fn edit_form(
 
 fn png_from_answer(answer: &[u8]) -> Result<Vec<u8>, ProviderError> {
     let response: ImagesResponse = serde_json::from_slice(answer)
-        .map_err(|error| ProviderError::InvalidResponse(format!("image edit answer: {error}")))?;
+        .map_err(|error| super::unparsable("image edit answer", &error))?;
     let encoded = response
         .data
         .into_iter()

@@ -97,6 +97,8 @@ impl OpenAiClient {
         let http = reqwest::Client::builder()
             .tls_certs_only(roots)
             .connect_timeout(config.connect_timeout)
+            // OpenAI does not redirect; following one could carry the key elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("anumi-backend/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| ClientBuildError(error.to_string()))?;
@@ -180,6 +182,17 @@ fn transport_error(error: reqwest::Error) -> ProviderError {
         "OpenAI request got no answer"
     );
     ProviderError::Unavailable { status: None }
+}
+
+/// An answer body that does not parse. serde's messages can quote the offending value (a
+/// whole base64 image, say), so only the kind of error and its position are kept.
+fn unparsable(what: &str, error: &serde_json::Error) -> ProviderError {
+    ProviderError::InvalidResponse(format!(
+        "{what}: {:?} error at line {} column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    ))
 }
 
 fn log_failure(endpoint: Endpoint, model: &str, attempt: u32, error: &ProviderError) {

@@ -101,7 +101,7 @@ fn data_url(image: &[u8], image_type: ImageType) -> String {
 
 fn verdict_from_answer(answer: &[u8]) -> Result<ModerationVerdict, ProviderError> {
     let response: ModerationResponse = serde_json::from_slice(answer)
-        .map_err(|error| ProviderError::InvalidResponse(format!("moderation answer: {error}")))?;
+        .map_err(|error| super::unparsable("moderation answer", &error))?;
     let Some(result) = response.results.into_iter().next() else {
         return Err(ProviderError::InvalidResponse(
             "moderation answer without results".to_owned(),

@@ -427,7 +427,12 @@ async fn an_unflagged_image_is_allowed_with_all_scores() {
     assert_eq!(verdict.decision, Decision::Allowed);
     assert_eq!(verdict.scores.len(), 13);
     for (name, score) in answer["results"][0]["category_scores"].as_object().unwrap() {
-        assert_eq!(verdict.scores[name], score.as_f64().unwrap(), "{name}");
+        // serde_json's default float parsing may land one ulp away; that is not a finding.
+        let sent = score.as_f64().unwrap();
+        assert!(
+            (verdict.scores[name] - sent).abs() <= sent * 1e-12,
+            "{name}"
+        );
     }
     assert!(verdict.flagged_categories.is_empty());
     assert_eq!(verdict.model, "omni-moderation-2024-09-26");
@@ -584,6 +589,54 @@ async fn an_edit_answer_that_is_not_a_png_is_an_invalid_response() {
     assert_eq!(
         error,
         ProviderError::InvalidResponse("data[0].b64_json is not a PNG".into())
+    );
+}
+
+#[tokio::test]
+async fn a_misshapen_edit_answer_is_reported_without_its_content() {
+    let server = MockServer::start().await;
+    let image_base64 = STANDARD.encode(sticker_png());
+    edit_request()
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"created": 1, "data": image_base64})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = client(&server, 3)
+        .edit_image(&selfie_jpeg(), "image/jpeg", PROMPT, Background::Opaque)
+        .await
+        .unwrap_err();
+    let ProviderError::InvalidResponse(message) = &error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        message.starts_with("image edit answer: Data error"),
+        "{message}"
+    );
+    assert!(!message.contains(&image_base64[..16]), "{message}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = MockServer::start().await;
+    moderation_request()
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", "http://127.0.0.1:9/v1/moderations"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = client(&server, 3)
+        .moderate_image(&selfie_jpeg(), "image/jpeg")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        ProviderError::InvalidResponse("unexpected status 307".into())
     );
 }
 
