@@ -5,9 +5,13 @@
 //! * [`provision`] creates the template's tables, buckets, queues and email identities in the
 //!   AWS emulation (moto) and resolves each function's environment.
 //! * [`runtime_api`] runs the real function binaries behind our own Lambda Runtime API.
-//! * [`gateway`] serves the template's HTTP API routes with API Gateway payload format 2.0.
+//! * [`gateway`] serves the template's HTTP API routes with API Gateway payload format 2.0,
+//!   and the local-only admin route that runs a schedule on demand.
+//! * [`events`] does what Lambda's event source mappings and EventBridge do: SQS pollers
+//!   (with S3 notifications brought to AWS's shape) and schedules.
 //! * [`mailbox`] prints the emails the emulation "sent", so sign-in codes can be read locally.
 
+pub mod events;
 pub mod gateway;
 pub mod mailbox;
 pub mod naming;

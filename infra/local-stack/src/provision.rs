@@ -15,7 +15,8 @@ use thiserror::Error;
 
 use crate::REGION;
 use crate::template::{
-    EnvError, FunctionSpec, Physical, QueueSpec, ResolveError, Resolver, TableSpec, Template,
+    BucketSpec, EnvError, FunctionSpec, Physical, QueueSpec, ResolveError, Resolver, TableSpec,
+    Template,
 };
 
 /// Why provisioning stopped.
@@ -108,7 +109,8 @@ pub async fn emulation_config(endpoint: &str) -> SdkConfig {
 }
 
 /// Creates every table, bucket, queue and email identity of the template, named
-/// `{prefix}{LogicalId}` (adapted to each service's naming rules).
+/// `{prefix}{LogicalId}` (adapted to each service's naming rules), then points the buckets'
+/// notifications at their queues.
 pub async fn provision(
     template: &Template,
     config: &SdkConfig,
@@ -139,6 +141,11 @@ pub async fn provision(
         if let Some(Physical::Queue { url: planned, .. }) = physical.get_mut(&queue.logical_id) {
             *planned = url;
         }
+    }
+    // After the queues: S3 checks that a notification's queue exists.
+    for bucket in template.buckets() {
+        let name = name_of(&physical, &bucket.logical_id);
+        configure_notifications(&s3, &bucket, &name, &plan).await?;
     }
     let ses = aws_sdk_sesv2::Client::new(config);
     for identity in template.email_identities() {
@@ -321,6 +328,76 @@ async fn create_bucket(
         Err(e) => return Err(ProvisionError::create("bucket", name, e)),
     }
     Ok(())
+}
+
+/// Applies `NotificationConfiguration.QueueConfigurations`: the emulation then sends S3 events
+/// into the queues, starting, as AWS does, with an `s3:TestEvent` message each time a
+/// configuration is set (so a restart of `serve` sends another one).
+async fn configure_notifications(
+    client: &aws_sdk_s3::Client,
+    bucket: &BucketSpec,
+    name: &str,
+    resolver: &Resolver,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::NotificationConfiguration;
+    if bucket.queue_notifications.is_empty() {
+        return Ok(());
+    }
+    let queues = bucket
+        .queue_notifications
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| queue_configuration(bucket, index, spec, resolver, name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let configuration = NotificationConfiguration::builder()
+        .set_queue_configurations(Some(queues))
+        .build();
+    client
+        .put_bucket_notification_configuration()
+        .bucket(name)
+        .notification_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| ProvisionError::create("notifications of bucket", name, e))?;
+    tracing::info!(bucket = name, "configured notifications");
+    Ok(())
+}
+
+/// One queue configuration. CloudFormation names each with a generated id; ours is the
+/// bucket's logical id and the entry's position, which handlers see as `configurationId`.
+fn queue_configuration(
+    bucket: &BucketSpec,
+    index: usize,
+    spec: &crate::template::QueueNotificationSpec,
+    resolver: &Resolver,
+    name: &str,
+) -> Result<aws_sdk_s3::types::QueueConfiguration, ProvisionError> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfigurationFilter, QueueConfiguration,
+        S3KeyFilter,
+    };
+    let rules = spec
+        .filter_rules
+        .iter()
+        .map(|(rule, value)| {
+            FilterRule::builder()
+                .name(FilterRuleName::from(rule.to_ascii_lowercase().as_str()))
+                .value(value)
+                .build()
+        })
+        .collect();
+    let mut configuration = QueueConfiguration::builder()
+        .id(format!("{}Queue{}", bucket.logical_id, index + 1))
+        .queue_arn(resolver.resolve(&spec.queue)?)
+        .events(Event::from(spec.event.as_str()));
+    if !spec.filter_rules.is_empty() {
+        let key = S3KeyFilter::builder().set_filter_rules(Some(rules)).build();
+        configuration =
+            configuration.filter(NotificationConfigurationFilter::builder().key(key).build());
+    }
+    configuration
+        .build()
+        .map_err(|e| ProvisionError::create("notifications of bucket", name, e))
 }
 
 /// Dead-letter queues first, so that a redrive policy names an existing queue.

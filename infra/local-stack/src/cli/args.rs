@@ -12,8 +12,18 @@ usage:
   local-stack serve [--template template.yaml] [--endpoint http://127.0.0.1:4566]
                     [--listen 127.0.0.1:3000] [--bin-dir target/debug]
                     [--prefix anumi-local-] [--param Name=Value ...]
+                    [--bin-override LogicalId=PATH ...] [--env [LogicalId:]KEY=VALUE ...]
       Create the template's resources in the emulation, run every function binary behind
-      a local Lambda Runtime API, serve the HTTP API and print sent emails. Ctrl-C stops.
+      a local Lambda Runtime API, serve the HTTP API, poll the functions' SQS queues, run
+      their schedules and print sent emails. Ctrl-C stops.
+      --bin-override runs PATH for that function instead of its binary (e.g. the test
+      probe, target/debug/probe-lambda); --env sets a variable for every function, or for
+      one with LogicalId:, over the template's.
+  local-stack trigger LogicalId [--event EventName] [--listen 127.0.0.1:3000]
+      Ask the running `serve` to invoke the function now with the event its schedule
+      delivers (its first Schedule/ScheduleV2 event unless --event names one); prints the
+      function's response. Uses the loopback-only route
+      POST /_local/functions/LogicalId/invoke-schedule[?event=EventName].
   local-stack provision [--template ...] [--endpoint ...] [--prefix ...] [--param Name=Value ...]
       Only create the resources and print their physical names.
   local-stack measure-cold-start --bin PATH [--env KEY=VALUE ...] [--event FILE] [--runs 10]
@@ -48,6 +58,7 @@ pub enum UsageError {
 pub enum Command {
     Serve(ServeArgs),
     Provision(ProvisionArgs),
+    Trigger(TriggerArgs),
     MeasureColdStart(MeasureArgs),
     Help,
 }
@@ -66,6 +77,27 @@ pub struct ServeArgs {
     pub stack: ProvisionArgs,
     pub listen: SocketAddr,
     pub bin_dir: PathBuf,
+    /// `--bin-override LogicalId=PATH`: the binary to run for that function.
+    pub bin_overrides: BTreeMap<String, PathBuf>,
+    /// `--env [LogicalId:]KEY=VALUE`, in the order given.
+    pub env: Vec<EnvOverride>,
+}
+
+/// A variable set over the template's environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvOverride {
+    /// `None`: every function.
+    pub function: Option<String>,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct TriggerArgs {
+    pub function: String,
+    pub event: Option<String>,
+    /// Where `serve` listens.
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -90,6 +122,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             provision(&Options::parse(command, rest, PROVISION)?).map(Command::Provision)
         }
         "measure-cold-start" => measure(&Options::parse(command, rest, MEASURE)?),
+        "trigger" => trigger(command, rest),
         "help" | "--help" | "-h" => Ok(Command::Help),
         other => Err(UsageError::UnknownCommand(other.to_owned())),
     }
@@ -97,8 +130,16 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 
 const PROVISION: &[&str] = &["template", "endpoint", "prefix", "param"];
 const SERVE: &[&str] = &[
-    "template", "endpoint", "prefix", "param", "listen", "bin-dir",
+    "template",
+    "endpoint",
+    "prefix",
+    "param",
+    "listen",
+    "bin-dir",
+    "bin-override",
+    "env",
 ];
+const TRIGGER: &[&str] = &["listen", "event"];
 const MEASURE: &[&str] = &[
     "bin", "env", "event", "runs", "endpoint", "memory", "timeout", "function", "template",
     "prefix", "param",
@@ -122,6 +163,49 @@ fn serve(options: &Options) -> Result<Command, UsageError> {
         stack: provision(options)?,
         listen: parsed("--listen", listen, "an address like 127.0.0.1:3000")?,
         bin_dir: options.last("bin-dir").unwrap_or("target/debug").into(),
+        bin_overrides: pairs(options, "bin-override", "--bin-override")?
+            .into_iter()
+            .map(|(function, path)| (function, PathBuf::from(path)))
+            .collect(),
+        env: pairs(options, "env", "--env")?
+            .into_iter()
+            .map(|(target, value)| env_override(&target, value))
+            .collect::<Result<_, _>>()?,
+    }))
+}
+
+/// `KEY` or `LogicalId:KEY` (variable names cannot hold `:`).
+fn env_override(target: &str, value: String) -> Result<EnvOverride, UsageError> {
+    let (function, key) = match target.split_once(':') {
+        Some((function, key)) => (Some(function.to_owned()), key),
+        None => (None, target),
+    };
+    if key.is_empty() || function.as_deref() == Some("") {
+        return Err(UsageError::Invalid {
+            option: "--env",
+            value: format!("{target}={value}"),
+            expected: "[LogicalId:]KEY=VALUE",
+        });
+    }
+    Ok(EnvOverride {
+        function,
+        key: key.to_owned(),
+        value,
+    })
+}
+
+/// `trigger LogicalId [--event Name] [--listen ADDRESS]`.
+fn trigger(command: &str, rest: &[String]) -> Result<Command, UsageError> {
+    let (function, rest) = match rest.split_first() {
+        Some((function, rest)) if !function.starts_with("--") => (function, rest),
+        _ => return Err(UsageError::Required("the function's logical id")),
+    };
+    let options = Options::parse(command, rest, TRIGGER)?;
+    let listen = options.last("listen").unwrap_or("127.0.0.1:3000");
+    Ok(Command::Trigger(TriggerArgs {
+        function: function.clone(),
+        event: options.last("event").map(str::to_owned),
+        listen: parsed("--listen", listen, "an address like 127.0.0.1:3000")?,
     }))
 }
 
@@ -260,6 +344,71 @@ mod tests {
         assert_eq!(serve.stack.params["Stage"], "dev");
         assert_eq!(serve.listen.port(), 3001);
         assert_eq!(serve.bin_dir, PathBuf::from("target/debug"));
+        assert!(serve.bin_overrides.is_empty() && serve.env.is_empty());
+    }
+
+    #[test]
+    fn serve_overrides_binaries_and_environment() {
+        let Ok(Command::Serve(serve)) = parse(&args(
+            "serve --bin-override ModerateFunction=/x/probe-lambda --env RUST_LOG=debug --env ModerateFunction:PROBE_EVENTS_FILE=/tmp/a=b",
+        )) else {
+            panic!("not serve");
+        };
+        assert_eq!(
+            serve.bin_overrides["ModerateFunction"],
+            PathBuf::from("/x/probe-lambda")
+        );
+        assert_eq!(
+            serve.env,
+            [
+                EnvOverride {
+                    function: None,
+                    key: "RUST_LOG".into(),
+                    value: "debug".into()
+                },
+                EnvOverride {
+                    function: Some("ModerateFunction".into()),
+                    key: "PROBE_EVENTS_FILE".into(),
+                    value: "/tmp/a=b".into()
+                }
+            ]
+        );
+        for bad in [
+            "serve --env :K=v",
+            "serve --env F:=v",
+            "serve --bin-override x",
+        ] {
+            assert!(
+                matches!(parse(&args(bad)), Err(UsageError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn trigger_takes_a_function_and_an_optional_event() {
+        assert_eq!(
+            parse(&args(
+                "trigger RetentionFunction --listen 127.0.0.1:3005 --event Nightly"
+            )),
+            Ok(Command::Trigger(TriggerArgs {
+                function: "RetentionFunction".into(),
+                event: Some("Nightly".into()),
+                listen: "127.0.0.1:3005".parse().expect("address"),
+            }))
+        );
+        let Ok(Command::Trigger(defaults)) = parse(&args("trigger F")) else {
+            panic!("not trigger");
+        };
+        assert_eq!((defaults.event, defaults.listen.port()), (None, 3000));
+        assert_eq!(
+            parse(&args("trigger --listen 127.0.0.1:1")),
+            Err(UsageError::Required("the function's logical id"))
+        );
+        assert_eq!(
+            parse(&args("trigger")),
+            Err(UsageError::Required("the function's logical id"))
+        );
     }
 
     #[test]

@@ -3,11 +3,13 @@
 pub mod args;
 mod measure;
 mod serve;
+mod trigger;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
+use local_stack::events::EventSourceError;
 use local_stack::mailbox::MailboxError;
 use local_stack::provision::ProvisionError;
 use local_stack::runtime_api::{InvokeError, SpawnError};
@@ -66,6 +68,15 @@ pub enum CliError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    EventSource(#[from] EventSourceError),
+    #[error("cannot reach `local-stack serve` at {address} (is it running there?): {message}")]
+    TriggerUnreachable {
+        address: std::net::SocketAddr,
+        message: String,
+    },
+    #[error("trigger failed ({status}): {body}")]
+    TriggerFailed { status: u16, body: String },
     #[error("cold start run {run}: {source}")]
     ColdStart {
         run: usize,
@@ -79,6 +90,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Serve(args) => serve::serve(args).await,
         Command::Provision(args) => serve::provision_only(args).await,
         Command::MeasureColdStart(args) => measure::measure(args).await,
+        Command::Trigger(args) => trigger::trigger(args).await,
         Command::Help => {
             println!("{}", args::USAGE);
             Ok(())

@@ -1,9 +1,11 @@
 //! `serve` and `provision`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use local_stack::events::{self, EventSources, Triggers};
 use local_stack::gateway::{ApiContext, Gateway, Invoke, Router};
 use local_stack::mailbox::{self, Mailbox};
 use local_stack::provision::{self, Provisioned};
@@ -16,6 +18,11 @@ use super::args::{ProvisionArgs, ServeArgs};
 
 /// Functions get this long to reach their first poll before we report them as not ready.
 const READY_WAIT: Duration = Duration::from_secs(10);
+/// Pollers and schedules get this long to finish what they are doing at shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The running functions by logical id.
+type Functions = HashMap<String, Arc<dyn Invoke>>;
 
 pub async fn provision_only(args: ProvisionArgs) -> Result<(), CliError> {
     let template = Template::load(&args.template)?;
@@ -30,6 +37,7 @@ pub async fn provision_only(args: ProvisionArgs) -> Result<(), CliError> {
 
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let template = Template::load(&args.stack.template)?;
+    check_overrides(&template, &args)?;
     check_binaries(&template, &args)?;
     // Bound before anything starts, so a taken port fails fast.
     let listener = TcpListener::bind(args.listen)
@@ -39,19 +47,110 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             source,
         })?;
     let provisioned = create_resources(&template, &args.stack).await?;
-    let functions = spawn_functions(&template, &provisioned, &args).await?;
-    let gateway = gateway(&template, &provisioned, &functions, args.listen.port())?;
+    let processes = spawn_functions(&template, &provisioned, &args).await?;
+    let functions = by_logical_id(&template, &processes);
+    let sources = start_event_sources(&template, &provisioned, &functions, &args).await?;
+    let gateway =
+        gateway(&template, &provisioned, &functions, args.listen.port())?.with_triggers(Arc::new(
+            triggers(&template, &functions, &args.stack.prefix, &provisioned),
+        ));
     let mailbox = tokio::spawn(
         Mailbox::new(&args.stack.endpoint)?.run(Duration::from_secs(1), std::future::pending()),
     );
     print_banner(&args);
     Arc::new(gateway).serve(listener, shutdown_signal()).await;
     tracing::info!("stopping");
+    sources.stop(STOP_GRACE).await;
     mailbox.abort();
-    for function in &functions {
-        function.kill().await;
+    for process in &processes {
+        process.kill().await;
     }
     Ok(())
+}
+
+/// Starts the SQS pollers and the schedules of every function.
+async fn start_event_sources(
+    template: &Template,
+    provisioned: &Provisioned,
+    functions: &Functions,
+    args: &ServeArgs,
+) -> Result<EventSources, CliError> {
+    let config = provision::emulation_config(&args.stack.endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let mappings = events::sqs_mappings(template, provisioned, &sqs).await?;
+    events::check_visibility_timeouts(&mappings, template, &sqs).await;
+    let region = provisioned.resolver().region();
+    let schedules = template
+        .functions()
+        .iter()
+        .flat_map(|spec| {
+            events::schedule_targets(spec, &args.stack.prefix, region)
+                .into_iter()
+                .map(|target| (spec.logical_id.clone(), target))
+        })
+        .collect();
+    Ok(EventSources::start(
+        mappings, schedules, functions, &sqs, region,
+    ))
+}
+
+/// Every function's schedules, for `local-stack trigger`.
+fn triggers(
+    template: &Template,
+    functions: &Functions,
+    prefix: &str,
+    provisioned: &Provisioned,
+) -> Triggers {
+    let region = provisioned.resolver().region();
+    let mut triggers = Triggers::new(region);
+    for spec in template.functions() {
+        if let Some(invoke) = functions.get(&spec.logical_id) {
+            let targets = events::schedule_targets(&spec, prefix, region);
+            triggers.add(&spec.logical_id, Arc::clone(invoke), targets);
+        }
+    }
+    triggers
+}
+
+/// Overrides must name functions of the template: a typo would otherwise run the real
+/// binary (or none) without a word.
+fn check_overrides(template: &Template, args: &ServeArgs) -> Result<(), CliError> {
+    let named = args
+        .bin_overrides
+        .keys()
+        .chain(args.env.iter().filter_map(|e| e.function.as_ref()));
+    for function in named {
+        if template.function(function).is_none() {
+            return Err(CliError::UnknownFunction(function.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The binary that runs `spec`: its override, else the cargo binary in `--bin-dir`.
+fn binary_path(spec: &FunctionSpec, args: &ServeArgs) -> PathBuf {
+    args.bin_overrides
+        .get(&spec.logical_id)
+        .cloned()
+        .unwrap_or_else(|| args.bin_dir.join(&spec.binary))
+}
+
+/// The template's environment with the `--env` overrides, global ones first.
+fn environment(
+    spec: &FunctionSpec,
+    provisioned: &Provisioned,
+    args: &ServeArgs,
+) -> Result<BTreeMap<String, String>, CliError> {
+    let mut env = provisioned.env_for(spec)?;
+    let overrides = args.env.iter().filter(|e| e.function.is_none()).chain(
+        args.env
+            .iter()
+            .filter(|e| e.function.as_deref() == Some(spec.logical_id.as_str())),
+    );
+    for variable in overrides {
+        env.insert(variable.key.clone(), variable.value.clone());
+    }
+    Ok(env)
 }
 
 pub(super) async fn create_resources(
@@ -71,7 +170,7 @@ pub(super) async fn create_resources(
 /// show up as a 500 at request time. Checked before provisioning, so the error comes first.
 fn check_binaries(template: &Template, args: &ServeArgs) -> Result<(), CliError> {
     for spec in template.functions() {
-        let path = args.bin_dir.join(&spec.binary);
+        let path = binary_path(&spec, args);
         if !path.is_file() {
             return Err(CliError::MissingBinary {
                 function: spec.logical_id.clone(),
@@ -110,8 +209,8 @@ async fn spawn_function(
     provisioned: &Provisioned,
     args: &ServeArgs,
 ) -> Result<FunctionProcess, CliError> {
-    let path = args.bin_dir.join(&spec.binary);
-    let env = provisioned.env_for(spec)?;
+    let path = binary_path(spec, args);
+    let env = environment(spec, provisioned, args)?;
     let name = provisioned
         .physical_name(&spec.logical_id)
         .unwrap_or(&spec.logical_id);
@@ -124,14 +223,9 @@ async fn spawn_function(
         })
 }
 
-fn gateway(
-    template: &Template,
-    provisioned: &Provisioned,
-    processes: &[Arc<FunctionProcess>],
-    port: u16,
-) -> Result<Gateway, CliError> {
-    let specs = template.functions();
-    let functions: HashMap<String, Arc<dyn Invoke>> = specs
+fn by_logical_id(template: &Template, processes: &[Arc<FunctionProcess>]) -> Functions {
+    template
+        .functions()
         .iter()
         .zip(processes)
         .map(|(spec, process)| {
@@ -140,7 +234,15 @@ fn gateway(
                 Arc::clone(process) as Arc<dyn Invoke>,
             )
         })
-        .collect();
+        .collect()
+}
+
+fn gateway(
+    template: &Template,
+    provisioned: &Provisioned,
+    functions: &Functions,
+    port: u16,
+) -> Result<Gateway, CliError> {
     let cors = template
         .cors()
         .map(|cors| cors.resolve(provisioned.resolver()))
@@ -150,8 +252,8 @@ fn gateway(
         ..ApiContext::default()
     };
     Ok(Gateway::new(
-        Router::from_functions(&specs),
-        functions,
+        Router::from_functions(&template.functions()),
+        functions.clone(),
         cors,
         context,
     ))
@@ -161,6 +263,10 @@ fn print_banner(args: &ServeArgs) {
     let endpoint = args.stack.endpoint.trim_end_matches('/');
     println!();
     println!("  API:       http://{}", args.listen);
+    println!(
+        "  Schedules: local-stack trigger <LogicalId> --listen {} (POST /_local/functions/<LogicalId>/invoke-schedule, loopback only)",
+        args.listen
+    );
     println!("  Emulation: {endpoint}");
     println!(
         "  Mail:      {endpoint}{} (new messages are also printed here)",

@@ -1,6 +1,8 @@
 //! The HTTP API: the template's `HttpApi` routes served locally in front of the functions,
-//! with API Gateway's event format, response mapping, errors and CORS.
+//! with API Gateway's event format, response mapping, errors and CORS; and, for loopback
+//! clients only, the local [`admin`] routes.
 
+pub mod admin;
 mod cors;
 mod event;
 mod response;
@@ -23,6 +25,7 @@ pub use event::{ApiContext, build_event};
 pub use response::{InvalidResponse, map_response};
 pub use router::{RouteMatch, Router};
 
+use crate::events::Triggers;
 use crate::runtime_api::{FunctionProcess, InvokeError};
 use crate::server;
 use crate::template::Cors;
@@ -50,6 +53,7 @@ pub struct Gateway {
     functions: HashMap<String, Arc<dyn Invoke>>,
     cors: Option<Cors>,
     context: ApiContext,
+    triggers: Option<Arc<Triggers>>,
 }
 
 impl Gateway {
@@ -65,7 +69,14 @@ impl Gateway {
             functions,
             cors,
             context,
+            triggers: None,
         }
+    }
+
+    /// Serves the admin routes (see [`admin`]) with these schedules.
+    pub fn with_triggers(mut self, triggers: Arc<Triggers>) -> Gateway {
+        self.triggers = Some(triggers);
+        self
     }
 
     /// Serves requests on `listener` until `shutdown` completes.
@@ -108,6 +119,11 @@ impl Gateway {
     pub async fn handle(&self, request: Request<Bytes>, peer: IpAddr) -> Response<Full<Bytes>> {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
+        if let Some(triggers) = self.admin_for(&parts, peer) {
+            let response = admin::handle(triggers, &parts.method, &parts.uri).await;
+            log_request(&parts, &response, started, "admin request");
+            return response;
+        }
         let mut response = match &self.cors {
             Some(cors) if cors::is_preflight(&parts.method, &parts.headers) => {
                 return cors::preflight(cors, &parts.headers);
@@ -117,14 +133,14 @@ impl Gateway {
         if let Some(cors) = &self.cors {
             cors::decorate(cors, &parts.headers, &mut response);
         }
-        tracing::info!(
-            method = %parts.method,
-            path = %parts.uri.path(),
-            status = response.status().as_u16(),
-            ms = started.elapsed().as_millis() as u64,
-            "request"
-        );
+        log_request(&parts, &response, started, "request");
         response
+    }
+
+    /// The admin routes exist only for loopback peers, and only when configured.
+    fn admin_for(&self, parts: &http::request::Parts, peer: IpAddr) -> Option<&Triggers> {
+        let triggers = self.triggers.as_deref()?;
+        (peer.is_loopback() && parts.uri.path().starts_with(admin::PREFIX)).then_some(triggers)
     }
 
     async fn route(
@@ -155,6 +171,21 @@ impl Gateway {
             }
         }
     }
+}
+
+fn log_request(
+    parts: &http::request::Parts,
+    response: &Response<Full<Bytes>>,
+    started: Instant,
+    what: &'static str,
+) {
+    tracing::info!(
+        method = %parts.method,
+        path = %parts.uri.path(),
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "{what}"
+    );
 }
 
 /// API Gateway's own error bodies: `{"message":"..."}`.

@@ -333,3 +333,87 @@ async fn oversized_bodies_are_413_over_http() {
         "{reply}"
     );
 }
+
+fn with_schedule(gateway: Gateway, fake: &Arc<Fake>) -> Gateway {
+    let template = crate::template::Template::parse(
+        "Resources:\n  Cron:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        Hourly: { Type: Schedule, Properties: { Schedule: rate(1 hour) } }\n",
+    )
+    .expect("template");
+    let spec = template.function("Cron").expect("Cron");
+    let mut triggers = crate::events::Triggers::new("ap-northeast-1");
+    triggers.add(
+        "Cron",
+        fake.clone(),
+        crate::events::schedule_targets(&spec, "p-", "ap-northeast-1"),
+    );
+    gateway.with_triggers(Arc::new(triggers))
+}
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn trigger(path: &str) -> Request<Bytes> {
+    Request::post(path).body(Bytes::new()).expect("req")
+}
+
+#[tokio::test]
+async fn loopback_clients_can_run_a_schedule_now() {
+    let (gateway, fake) = gateway(Ok(json!({"retention": "done"})));
+    let gateway = with_schedule(gateway, &fake);
+    let response = gateway
+        .handle(trigger("/_local/functions/Cron/invoke-schedule"), LOOPBACK)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, r#"{"retention":"done"}"#);
+    let event = fake.events.lock().expect("lock")[0].clone();
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(
+        event["resources"],
+        json!(["arn:aws:events:ap-northeast-1:123456789012:rule/p-CronHourly"])
+    );
+
+    let unknown = gateway
+        .handle(trigger("/_local/functions/Nope/invoke-schedule"), LOOPBACK)
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(body_text(unknown).await.contains("no function Nope"));
+    let no_event = gateway
+        .handle(
+            trigger("/_local/functions/Cron/invoke-schedule?event=Daily"),
+            LOOPBACK,
+        )
+        .await;
+    assert_eq!(no_event.status(), StatusCode::NOT_FOUND);
+    let get = Request::get("/_local/functions/Cron/invoke-schedule")
+        .body(Bytes::new())
+        .expect("req");
+    assert_eq!(
+        gateway.handle(get, LOOPBACK).await.status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}
+
+#[tokio::test]
+async fn admin_routes_do_not_exist_for_other_peers() {
+    let (gateway, fake) = gateway(Ok(json!({"statusCode": 200})));
+    let gateway = with_schedule(gateway, &fake);
+    let response = gateway
+        .handle(trigger("/_local/functions/Cron/invoke-schedule"), PEER)
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body_text(response).await, r#"{"message":"Not Found"}"#);
+    assert!(fake.events.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn failed_scheduled_invocations_are_502() {
+    let (gateway, fake) = gateway(Err(InvokeError::Function {
+        error_type: "Boom".into(),
+        message: "retention failed".into(),
+    }));
+    let gateway = with_schedule(gateway, &fake);
+    let response = gateway
+        .handle(trigger("/_local/functions/Cron/invoke-schedule"), LOOPBACK)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(body_text(response).await.contains("retention failed"));
+}

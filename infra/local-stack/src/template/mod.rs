@@ -15,7 +15,8 @@ pub use expr::Expr;
 pub use resolve::{EnvError, Physical, ResolveError, Resolver};
 pub use specs::{
     AttributeDefinition, BucketSpec, Cors, CorsSpec, EmailIdentitySpec, FunctionSpec, GsiSpec,
-    HttpRoute, KeySchema, ParameterSpec, Projection, QueueSpec, RedrivePolicy, TableSpec,
+    HttpRoute, KeySchema, ParameterSpec, Projection, QueueNotificationSpec, QueueSpec,
+    RedrivePolicy, ScheduleSpec, SqsEventSpec, TableSpec,
 };
 
 use crate::naming;
@@ -85,6 +86,7 @@ impl Template {
         for resource in &self.resources {
             match resource.kind.as_str() {
                 "AWS::DynamoDB::Table" => specs::table(resource).map(drop)?,
+                "AWS::S3::Bucket" => specs::bucket(resource).map(drop)?,
                 "AWS::SQS::Queue" => specs::queue(resource).map(drop)?,
                 "AWS::SES::EmailIdentity" => specs::email_identity(resource).map(drop)?,
                 "AWS::Serverless::Function" => {
@@ -114,11 +116,7 @@ impl Template {
 
     /// `AWS::S3::Bucket` resources.
     pub fn buckets(&self) -> Vec<BucketSpec> {
-        self.of_kind("AWS::S3::Bucket")
-            .map(|r| BucketSpec {
-                logical_id: r.logical_id.clone(),
-            })
-            .collect()
+        self.views("AWS::S3::Bucket", specs::bucket)
     }
 
     /// `AWS::SQS::Queue` resources.

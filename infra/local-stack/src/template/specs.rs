@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_norway::Value;
 
 use super::{Expr, ResolveError, Resolver, Resource, TemplateError};
+use crate::events::schedule::{ScheduleExpression, ScheduleKind};
 
 /// Lambda's own defaults, used when neither the function nor Globals set a value.
 const DEFAULT_MEMORY_MB: u32 = 128;
@@ -81,6 +82,20 @@ pub enum Projection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketSpec {
     pub logical_id: String,
+    /// `NotificationConfiguration.QueueConfigurations`.
+    pub queue_notifications: Vec<QueueNotificationSpec>,
+}
+
+/// One `QueueConfigurations` entry: S3 sends `event`s on keys matching `filter_rules` to the
+/// queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueNotificationSpec {
+    /// E.g. `s3:ObjectCreated:*`.
+    pub event: String,
+    /// The queue's ARN, usually `!GetAtt Queue.Arn`.
+    pub queue: Expr,
+    /// `Filter.S3Key.Rules` as (`prefix` or `suffix`, value).
+    pub filter_rules: Vec<(String, String)>,
 }
 
 /// `AWS::SQS::Queue`.
@@ -126,6 +141,35 @@ pub struct FunctionSpec {
     /// Globals' variables overlaid with the function's own.
     pub environment: BTreeMap<String, Expr>,
     pub routes: Vec<HttpRoute>,
+    /// `SQS` events: the queues Lambda polls for this function.
+    pub sqs_events: Vec<SqsEventSpec>,
+    /// `Schedule` and `ScheduleV2` events.
+    pub schedules: Vec<ScheduleSpec>,
+}
+
+/// An `SQS` event: an event source mapping from a queue to the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsEventSpec {
+    pub event: String,
+    /// The queue's ARN, usually `!GetAtt Queue.Arn`.
+    pub queue: Expr,
+    /// Messages per invocation at most (SAM's default: 10).
+    pub batch_size: u32,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`.
+    pub report_batch_item_failures: bool,
+    pub enabled: bool,
+}
+
+/// A `Schedule` (EventBridge rule) or `ScheduleV2` (EventBridge Scheduler) event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSpec {
+    pub event: String,
+    pub kind: ScheduleKind,
+    pub expression: ScheduleExpression,
+    /// `Input`: JSON text delivered instead of the scheduled event.
+    pub input: Option<String>,
+    /// `Enabled: false` or `State: DISABLED` turn the schedule off (it can still be triggered).
+    pub enabled: bool,
 }
 
 impl FunctionSpec {
@@ -292,6 +336,51 @@ fn ttl(props: &Fields) -> Result<Option<String>, TemplateError> {
     spec.required_string("AttributeName").map(Some)
 }
 
+pub(super) fn bucket(r: &Resource) -> Result<BucketSpec, TemplateError> {
+    let props = Fields::new(&r.logical_id, &r.properties);
+    let notifications = props.nested(
+        props
+            .get("NotificationConfiguration")
+            .unwrap_or(&Value::Null),
+    );
+    let queue_notifications = notifications
+        .list("QueueConfigurations")?
+        .iter()
+        .map(|entry| queue_notification(&props.nested(entry)))
+        .collect::<Result<_, _>>()?;
+    Ok(BucketSpec {
+        logical_id: r.logical_id.clone(),
+        queue_notifications,
+    })
+}
+
+fn queue_notification(f: &Fields) -> Result<QueueNotificationSpec, TemplateError> {
+    let queue = f
+        .get("Queue")
+        .ok_or_else(|| f.error("a QueueConfigurations entry has no Queue".into()))?;
+    let key_filter = f
+        .get("Filter")
+        .and_then(|filter| filter.get("S3Key"))
+        .unwrap_or(&Value::Null);
+    let filter_rules = f
+        .nested(key_filter)
+        .list("Rules")?
+        .iter()
+        .map(|rule| {
+            let rule = f.nested(rule);
+            Ok((
+                rule.required_string("Name")?,
+                rule.required_string("Value")?,
+            ))
+        })
+        .collect::<Result<_, TemplateError>>()?;
+    Ok(QueueNotificationSpec {
+        event: f.required_string("Event")?,
+        queue: Expr::from_value(queue),
+        filter_rules,
+    })
+}
+
 pub(super) fn queue(r: &Resource) -> Result<QueueSpec, TemplateError> {
     let props = Fields::new(&r.logical_id, &r.properties);
     let redrive_policy = match props.get("RedrivePolicy") {
@@ -347,7 +436,85 @@ pub(super) fn function(r: &Resource, globals: &Value) -> Result<FunctionSpec, Te
         timeout_secs: first_number(&props, &global, "Timeout", DEFAULT_TIMEOUT_SECS)?,
         environment,
         routes: routes(&props)?,
+        sqs_events: sqs_events(&props)?,
+        schedules: schedules(&props)?,
     })
+}
+
+/// The function's `Events` of `kinds`, as (name, type, properties).
+fn events<'a>(
+    props: &Fields<'a>,
+    kinds: &[&str],
+) -> Result<Vec<(String, String, Fields<'a>)>, TemplateError> {
+    let Some(events) = props.get("Events").and_then(Value::as_mapping) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for (name, event) in events {
+        let e = props.nested(event);
+        let Some(kind) = e.string("Type")?.filter(|k| kinds.contains(&k.as_str())) else {
+            continue;
+        };
+        let name = name.as_str().unwrap_or_default().to_owned();
+        found.push((
+            name,
+            kind,
+            e.nested(e.get("Properties").unwrap_or(&Value::Null)),
+        ));
+    }
+    Ok(found)
+}
+
+fn sqs_events(props: &Fields) -> Result<Vec<SqsEventSpec>, TemplateError> {
+    events(props, &["SQS"])?
+        .into_iter()
+        .map(|(event, _, p)| {
+            let queue = p
+                .get("Queue")
+                .ok_or_else(|| p.error(format!("SQS event {event} has no Queue")))?;
+            Ok(SqsEventSpec {
+                queue: Expr::from_value(queue),
+                batch_size: p.number("BatchSize")?.unwrap_or(10),
+                report_batch_item_failures: p
+                    .strings("FunctionResponseTypes")?
+                    .iter()
+                    .any(|t| t == "ReportBatchItemFailures"),
+                enabled: p.boolean("Enabled")?.unwrap_or(true),
+                event,
+            })
+        })
+        .collect()
+}
+
+fn schedules(props: &Fields) -> Result<Vec<ScheduleSpec>, TemplateError> {
+    events(props, &["Schedule", "ScheduleV2"])?
+        .into_iter()
+        .map(|(event, kind, p)| {
+            let (kind, field) = match kind.as_str() {
+                "Schedule" => (ScheduleKind::Rule, "Schedule"),
+                _ => (ScheduleKind::Scheduler, "ScheduleExpression"),
+            };
+            let text = p
+                .string(field)?
+                .ok_or_else(|| p.error(format!("{kind:?} event {event} has no {field}")))?;
+            let expression = ScheduleExpression::parse(&text)
+                .map_err(|e| p.error(format!("event {event}: {e}")))?;
+            let input = p.string("Input")?;
+            if let Some(input) = &input {
+                serde_json::from_str::<serde_json::Value>(input)
+                    .map_err(|e| p.error(format!("event {event}: Input is not JSON: {e}")))?;
+            }
+            let disabled = p.boolean("Enabled")? == Some(false)
+                || p.string("State")?.as_deref() == Some("DISABLED");
+            Ok(ScheduleSpec {
+                event,
+                kind,
+                expression,
+                input,
+                enabled: !disabled,
+            })
+        })
+        .collect()
 }
 
 fn first_number(
@@ -378,28 +545,21 @@ fn variables(f: &Fields) -> Result<BTreeMap<String, Expr>, TemplateError> {
 }
 
 fn routes(props: &Fields) -> Result<Vec<HttpRoute>, TemplateError> {
-    let Some(events) = props.get("Events").and_then(Value::as_mapping) else {
-        return Ok(Vec::new());
-    };
-    let mut routes = Vec::new();
-    for (name, event) in events {
-        let e = props.nested(event);
-        if e.string("Type")?.as_deref() != Some("HttpApi") {
-            continue;
-        }
-        let p = e.nested(e.get("Properties").unwrap_or(&Value::Null));
-        let method = p.string("Method")?.map(|m| m.to_uppercase());
-        let method = match method.as_deref() {
-            None | Some("*") | Some("X-AMAZON-APIGATEWAY-ANY-METHOD") => "ANY".to_owned(),
-            Some(m) => m.to_owned(),
-        };
-        routes.push(HttpRoute {
-            event: name.as_str().unwrap_or_default().to_owned(),
-            method,
-            path: p.string("Path")?.unwrap_or_else(|| "$default".to_owned()),
-        });
-    }
-    Ok(routes)
+    events(props, &["HttpApi"])?
+        .into_iter()
+        .map(|(event, _, p)| {
+            let method = p.string("Method")?.map(|m| m.to_uppercase());
+            let method = match method.as_deref() {
+                None | Some("*") | Some("X-AMAZON-APIGATEWAY-ANY-METHOD") => "ANY".to_owned(),
+                Some(m) => m.to_owned(),
+            };
+            Ok(HttpRoute {
+                event,
+                method,
+                path: p.string("Path")?.unwrap_or_else(|| "$default".to_owned()),
+            })
+        })
+        .collect()
 }
 
 pub(super) fn cors(r: &Resource) -> Result<Option<CorsSpec>, TemplateError> {
