@@ -24,7 +24,7 @@ struct Stack {
     base: String,
 }
 
-async fn start_stack(prefix: &str) -> Stack {
+async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
     let bin_dir = bin_dir();
     let binary = bin_dir.join("local-stack");
     assert!(
@@ -44,7 +44,14 @@ async fn start_stack(prefix: &str) -> Stack {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--bin-dir", bin_dir.to_str().unwrap()])
         .args(["--prefix", prefix])
-        .args(["--param", "AppOrigin=http://localhost:5173"]);
+        .args(["--param", "AppOrigin=http://localhost:5173"])
+        .args([
+            "--param",
+            "ModerationProvider=local",
+            "--param",
+            "ImageProvider=local",
+        ])
+        .args(extra);
     let names = [
         ("SESSION_SECRET", "SessionSecret"),
         ("IP_HASH_SALT", "IpHashSalt"),
@@ -87,7 +94,7 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_over_http_through_the_local_stack() {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let stack = start_stack(&format!("ls{}-", &id[..10])).await;
+    let stack = start_stack(&format!("ls{}-", &id[..10]), &[]).await;
     let client = reqwest::Client::new();
     let email = format!("curl@{}.example.com", &id[10..22]);
 
@@ -154,4 +161,134 @@ async fn sign_in_over_http_through_the_local_stack() {
         preflight.headers()["access-control-allow-credentials"],
         "true"
     );
+}
+
+async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let started = client
+        .post(format!("{base}/auth/otp/start"))
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let code = latest_code(email).await;
+    let verified = client
+        .post(format!("{base}/auth/otp/verify"))
+        .json(&json!({ "email": email, "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+    verified
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The whole way as a person sees it: the S3 upload event reaches `moderate` through the
+/// queue in AWS's shape, the job reaches `generate`, and the result and email come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("lp{}-", &id[..10]);
+    let stack = start_stack(&prefix, &[]).await;
+    let client = reqwest::Client::new();
+    let email = format!("pipeline@{}.example.com", &id[10..22]);
+    let session = sign_in(&client, &stack.base, &email).await;
+
+    // Credits as a purchase would add them (billing is another issue).
+    let sdk = crate::helpers::sdk().await;
+    let wallets = shared::wallets::Wallets::new(
+        shared::aws::dynamodb(&sdk),
+        local_stack::naming::table_name(&prefix, "WalletsTable"),
+    );
+    let wallet = wallets
+        .find_by_email(&shared::email::EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    wallets.add_credits(&wallet.id, 2).await.unwrap();
+
+    let selfie = std::fs::read(repo_root().join("tests/fixtures/selfie.jpg")).unwrap();
+    let order: Value = client
+        .post(format!("{}/uploads", stack.base))
+        .header("cookie", &session)
+        .json(&json!({
+            "content_type": "image/jpeg",
+            "content_length": selfie.len(),
+            "style": "watercolor",
+            "products": ["stickers"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let generation_id = order["generation_id"]
+        .as_str()
+        .expect("an order")
+        .to_owned();
+    let upload = &order["upload"];
+    let mut put = client.put(upload["url"].as_str().unwrap());
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        put = put.header(name.as_str(), value.as_str().unwrap());
+    }
+    assert!(put.body(selfie).send().await.unwrap().status().is_success());
+
+    let mut generation = Value::Null;
+    for _ in 0..240 {
+        generation = client
+            .get(format!("{}/generations/{generation_id}", stack.base))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if generation["status"] == "ready" || generation["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(generation["status"], "ready", "{generation}");
+    assert_eq!(generation["charge"], "charged");
+    let bundle = client
+        .get(generation["downloads"]["bundle.zip"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bundle.to_vec())).expect("the bundle opens");
+    assert!(
+        zip.file_names()
+            .any(|name| name.is_ok_and(|n| n == "sticker.png"))
+    );
+    let me: Value = client
+        .get(format!("{}/me", stack.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["credits"], 0, "two credits, charged once");
+    let ready = crate::helpers::sent_mail(&email)
+        .await
+        .into_iter()
+        .filter(|(subject, _)| subject.contains("ready"))
+        .count();
+    assert_eq!(ready, 1);
 }

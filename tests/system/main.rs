@@ -10,5 +10,5 @@ mod local_stack;
 mod pipeline;
 mod privacy;
 mod sessions;
-mod sigv4;
 mod sign_in;
+mod sigv4;

@@ -17,7 +17,9 @@ fn percent_decode(value: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            out.push(u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap());
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap(),
+            );
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -32,7 +34,9 @@ fn aws_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -40,7 +44,12 @@ fn aws_encode(value: &str) -> String {
 
 /// True when `signature` in `url` is the SigV4 signature of a `method` request to `url`
 /// carrying `headers` (lower-case names), under `secret_key`.
-pub fn presigned_request_matches(url: &str, method: &str, headers: &[(&str, &str)], secret_key: &str) -> bool {
+pub fn presigned_request_matches(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    secret_key: &str,
+) -> bool {
     let parsed = reqwest::Url::parse(url).unwrap();
     let mut query: Vec<(String, String)> = parsed
         .query()
@@ -49,7 +58,12 @@ pub fn presigned_request_matches(url: &str, method: &str, headers: &[(&str, &str
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (percent_decode(k), percent_decode(v)))
         .collect();
-    let signature = query.iter().find(|(k, _)| k == "X-Amz-Signature").unwrap().1.clone();
+    let signature = query
+        .iter()
+        .find(|(k, _)| k == "X-Amz-Signature")
+        .unwrap()
+        .1
+        .clone();
     query.retain(|(k, _)| k != "X-Amz-Signature");
     let get = |name: &str| query.iter().find(|(k, _)| k == name).unwrap().1.clone();
     let signed_headers = get("X-Amz-SignedHeaders");
@@ -57,7 +71,10 @@ pub fn presigned_request_matches(url: &str, method: &str, headers: &[(&str, &str
     let amz_date = get("X-Amz-Date");
     let scope = credential.split_once('/').unwrap().1.to_owned();
 
-    let mut canonical_query: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", aws_encode(k), aws_encode(v))).collect();
+    let mut canonical_query: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", aws_encode(k), aws_encode(v)))
+        .collect();
     canonical_query.sort();
     let host = match parsed.port() {
         Some(port) => format!("{}:{port}", parsed.host_str().unwrap()),
