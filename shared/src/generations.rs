@@ -379,16 +379,17 @@ impl Generations {
         .await
     }
 
-    /// The job cannot be done: it says why, and the credits go back, once.
+    /// The upload or job cannot be done: it says why, and the credits go back, once.
     pub async fn fail(&self, generation: &Generation, reason: &str) -> Result<(), TransitionError> {
         let update = self.update_op(
             &generation.id,
             "SET #status = :failed, failure = :reason, charge = :returned REMOVE lease_until",
-            "#status IN (:queued, :generating) AND charge = :reserved",
+            "#status IN (:awaiting, :queued, :generating) AND charge = :reserved",
             &[
                 (":failed", s(Status::Failed.as_str())),
                 (":reason", s(reason)),
                 (":returned", s(Charge::Returned.as_str())),
+                (":awaiting", s(Status::AwaitingUpload.as_str())),
                 (":queued", s(Status::Queued.as_str())),
                 (":generating", s(Status::Generating.as_str())),
                 (":reserved", s(Charge::Reserved.as_str())),

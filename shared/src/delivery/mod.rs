@@ -283,9 +283,7 @@ impl GenerationWorker {
             return Err(JobError::Retry(failure.to_string()));
         };
         warn!(generation = %generation.id, reason = %reason, "generation failed; credits returned");
-        let mut current = generation.clone();
-        current.status = Status::Generating;
-        match self.generations.fail(&current, &reason).await {
+        match self.generations.fail(generation, &reason).await {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
             Err(other) => Err(retry(other)),
         }

@@ -268,14 +268,7 @@ impl ModerationWorker {
     /// Not a usable image: nothing is generated, the credits go back, the object goes.
     async fn reject(&self, generation: &Generation, reason: &str) -> Result<(), StepError> {
         warn!(generation = %generation.id, reason, "upload rejected");
-        // Queue it only to fail it: `fail` accepts queued or generating jobs.
-        match self.generations.mark_queued(&generation.id).await {
-            Ok(()) | Err(TransitionError::NotAllowed) => {}
-            Err(other) => return Err(StepError::Retry(other.to_string())),
-        }
-        let mut queued = generation.clone();
-        queued.status = Status::Queued;
-        match self.generations.fail(&queued, reason).await {
+        match self.generations.fail(generation, reason).await {
             Ok(()) | Err(TransitionError::NotAllowed) => {}
             Err(other) => return Err(StepError::Retry(other.to_string())),
         }
