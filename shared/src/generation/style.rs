@@ -102,7 +102,7 @@ impl Style {
                 ink_darkness: 0.45,
                 saturation: 0.85,
                 lightness_lift: 0.22,
-                wash_blur: 2.0,
+                wash_blur: 3.5,
             },
         }
     }

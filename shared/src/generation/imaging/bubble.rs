@@ -124,6 +124,15 @@ const TAIL_LENGTH: f32 = 0.075;
 /// the subject. The quote is wrapped to the bubble and set as large as fits.
 pub fn add_speech_bubble(avatar: &RgbaImage, quote: &Quote) -> RgbaImage {
     let layout = BubbleLayout::fit(avatar.width(), avatar.height(), quote.as_str());
+    if !layout.fits {
+        // Quote::parse's length limit should make this impossible; the text is still
+        // drawn, at the smallest size, and may run past the bubble.
+        tracing::warn!(
+            characters = quote.as_str().chars().count(),
+            width = avatar.width(),
+            "speech bubble text does not fit at the smallest font size"
+        );
+    }
     let mut canvas = avatar.clone();
     draw_bubble(&mut canvas, &layout.shape);
     draw_text(&mut canvas, &layout);
@@ -146,10 +155,6 @@ impl Rect {
 
     fn height(&self) -> f32 {
         self.bottom - self.top
-    }
-
-    fn contains(&self, x: f32, y: f32) -> bool {
-        (self.left..self.right).contains(&x) && (self.top..self.bottom).contains(&y)
     }
 }
 
@@ -659,7 +664,8 @@ mod tests {
         };
         let (mut dark, mut white, mut total) = (0, 0, 0);
         for (x, y, pixel) in result.enumerate_pixels() {
-            if inner.contains(x as f32 + 0.5, y as f32 + 0.5) {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            if (inner.left..inner.right).contains(&px) && (inner.top..inner.bottom).contains(&py) {
                 total += 1;
                 let [r, g, b, _] = pixel.0;
                 if r < 60 && g < 60 && b < 60 {
@@ -705,7 +711,13 @@ mod tests {
             &RgbaImage::from_pixel(1024, 1024, Rgba([128, 128, 128, 255])),
             &Quote::parse("Hi!").unwrap(),
         );
-        let near_tip = result.get_pixel(tip.0 as u32, (tip.1 - 2.0) as u32);
+        let base = layout.shape.tail[0];
+        let (dx, dy) = (tip.0 - base.0, tip.1 - base.1);
+        let length = (dx * dx + dy * dy).sqrt();
+        let near_tip = result.get_pixel(
+            (tip.0 - 2.0 * dx / length) as u32,
+            (tip.1 - 2.0 * dy / length) as u32,
+        );
         assert!(near_tip.0[0] < 100, "{near_tip:?}");
     }
 

@@ -158,9 +158,9 @@ mod tests {
         for (x, y) in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)] {
             assert_eq!(sticker.get_pixel(x, y).0[3], 0, "corner {x},{y}");
         }
-        // The head's left side is at x = 50 (radius 0.25 of 200 around 100) on row 80.
-        let row = pad + 80;
-        let head_left = pad + 50;
+        // The head's left side is at x = 49 (radius 0.255 of 200 around 100) on row 84.
+        let row = pad + 84;
+        let head_left = pad + 49;
         assert_eq!(sticker.get_pixel(head_left + 3, row), &SKIN, "subject kept");
         for gap in [2, border / 2, border - 2] {
             assert_eq!(
