@@ -192,7 +192,7 @@ impl EventSources {
             if target.expression.has_ignored_fields() {
                 tracing::warn!(%function, event = %target.event, "only the minutes and hours of this cron expression apply locally: it runs every day");
             }
-            tracing::info!(%function, event = %target.event, expression = ?target.expression, "scheduled");
+            tracing::info!(%function, event = %target.event, expression = %target.expression, "scheduled");
             let runner = ScheduleRunner {
                 function,
                 target,

@@ -6,6 +6,7 @@
 //! so `cron(0 3 ? * MON *)` runs at 03:00 every day. `ScheduleExpressionTimezone` is
 //! ignored too. `local-stack trigger` runs any schedule on demand.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_smithy_types::DateTime;
@@ -49,6 +50,8 @@ pub enum ScheduleExpression {
 /// A cron expression reduced to the minutes and hours (UTC) at which it fires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
+    /// The six fields as written, for messages.
+    fields: String,
     minutes: [bool; 60],
     hours: [bool; 24],
     /// Whether a day-of-month, month, day-of-week or year restriction is ignored locally.
@@ -82,6 +85,24 @@ impl ScheduleExpression {
                 started + (elapsed / interval + 1) * interval
             }
             ScheduleExpression::Cron(cron) => cron.next_after(now),
+        }
+    }
+}
+
+impl fmt::Display for ScheduleExpression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScheduleExpression::Rate(interval) => {
+                let seconds = interval.as_secs();
+                let (value, unit) = match seconds {
+                    s if s % DAY == 0 => (s / DAY, "day"),
+                    s if s % HOUR == 0 => (s / HOUR, "hour"),
+                    s => (s / MINUTE, "minute"),
+                };
+                let plural = if value == 1 { "" } else { "s" };
+                write!(f, "rate({value} {unit}{plural})")
+            }
+            ScheduleExpression::Cron(cron) => write!(f, "cron({})", cron.fields),
         }
     }
 }
@@ -136,6 +157,7 @@ impl Cron {
             .iter()
             .all(|value| wildcard(value));
         Ok(Cron {
+            fields: fields.join(" "),
             minutes,
             hours,
             ignores_day_fields,
@@ -307,6 +329,18 @@ mod tests {
             ScheduleExpression::parse("every hour"),
             Err(ScheduleError::UnknownForm(_))
         ));
+    }
+
+    #[test]
+    fn expressions_display_as_written() {
+        for text in [
+            "rate(1 hour)",
+            "rate(90 minutes)",
+            "rate(2 days)",
+            "cron(0 * * * ? *)",
+        ] {
+            assert_eq!(parse(text).to_string(), text);
+        }
     }
 
     #[test]
