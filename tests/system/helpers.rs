@@ -76,8 +76,6 @@ pub struct TestApp {
     /// Physical names of this test's tables, buckets and queues, by the template's logical ids.
     pub tables: BTreeMap<String, String>,
     pub resources: BTreeMap<String, String>,
-    /// Each function's environment as the template resolves it for this test.
-    pub env: BTreeMap<String, HashMap<String, String>>,
     /// A random mail domain: every address this test uses is unique to it.
     pub domain: String,
 }
@@ -186,7 +184,6 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         sdk,
         tables,
         resources,
-        env,
         domain,
     }
 }

@@ -694,4 +694,28 @@ async fn the_presigned_url_binds_type_and_length() {
         order.body["upload"]["headers"]["content-length"],
         json!("1234")
     );
+
+    // The emulation accepts any signature, so check it independently: the URL's signature
+    // matches the signed type and length, and stops matching when either changes.
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").expect("the test credentials");
+    let sent = |content_type: &str, length: &str| {
+        crate::sigv4::presigned_request_matches(
+            url,
+            "PUT",
+            &[("content-type", content_type), ("content-length", length)],
+            &secret,
+        )
+    };
+    assert!(
+        sent("image/jpeg", "1234"),
+        "the presigned request as issued verifies"
+    );
+    assert!(
+        !sent("image/png", "1234"),
+        "another content type breaks the signature"
+    );
+    assert!(
+        !sent("image/jpeg", "99999999"),
+        "another length breaks the signature"
+    );
 }

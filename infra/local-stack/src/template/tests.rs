@@ -21,20 +21,17 @@ fn resolver(template: &Template, overrides: &[(&str, &str)]) -> Resolver {
     .expect("resolver")
 }
 
+fn table<'a>(tables: &'a [TableSpec], id: &str) -> &'a TableSpec {
+    tables
+        .iter()
+        .find(|t| t.logical_id == id)
+        .unwrap_or_else(|| panic!("{id} in template.yaml"))
+}
+
 #[test]
 fn real_template_tables_with_keys_and_ttl() {
     let tables = real().tables();
-    let ids: Vec<&str> = tables.iter().map(|t| t.logical_id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [
-            "WalletsTable",
-            "LeadsTable",
-            "OtpCodesTable",
-            "RateLimitsTable"
-        ]
-    );
-    let otp = &tables[2];
+    let otp = table(&tables, "OtpCodesTable");
     assert_eq!(otp.key.hash, "email_hash");
     assert_eq!(otp.key.range, None);
     assert_eq!(otp.ttl_attribute.as_deref(), Some("ttl"));
@@ -45,16 +42,24 @@ fn real_template_tables_with_keys_and_ttl() {
             attribute_type: "S".into()
         }]
     );
-    assert_eq!(tables[0].ttl_attribute, None);
-    assert!(tables.iter().all(|t| t.global_secondary_indexes.is_empty()));
+    assert_eq!(table(&tables, "WalletsTable").ttl_attribute, None);
+    let generations = table(&tables, "GenerationsTable");
+    let indexes: Vec<&str> = generations
+        .global_secondary_indexes
+        .iter()
+        .map(|g| g.name.as_str())
+        .collect();
+    assert_eq!(indexes, ["by-wallet", "review-queue"]);
+    assert_eq!(
+        generations.global_secondary_indexes[0].key.range.as_deref(),
+        Some("created_at")
+    );
 }
 
 #[test]
 fn real_template_function_settings_and_routes() {
     let template = real();
-    let functions = template.functions();
-    assert_eq!(functions.len(), 1);
-    let otp = &functions[0];
+    let otp = template.function("OtpFunction").expect("OtpFunction");
     assert_eq!(otp.binary, "otp");
     assert_eq!((otp.memory_size_mb, otp.timeout_secs), (128, 10));
     let keys: Vec<String> = otp.routes.iter().map(HttpRoute::route_key).collect();
@@ -68,6 +73,11 @@ fn real_template_function_settings_and_routes() {
             "POST /locale"
         ]
     );
+    let generate = template
+        .function("GenerateFunction")
+        .expect("GenerateFunction");
+    assert_eq!(generate.binary, "generate");
+    assert_eq!(generate.memory_size_mb, 1024);
 }
 
 #[test]
