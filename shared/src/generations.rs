@@ -205,34 +205,38 @@ impl Generations {
         wallet_id: &str,
         limit: i32,
     ) -> Result<Vec<Generation>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_WALLET)
-            .key_condition_expression("wallet_id = :wallet")
-            .expression_attribute_values(":wallet", s(wallet_id))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
+        self.query_index(BY_WALLET, "wallet_id = :key", wallet_id, false, limit)
             .await
-            .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
-        output
-            .items()
-            .iter()
-            .map(|item| self.read_item(item))
-            .collect()
     }
 
     /// Blocked selfies waiting for an admin, oldest block first.
     pub async fn review_queue(&self, limit: i32) -> Result<Vec<Generation>, StoreError> {
+        self.query_index(
+            REVIEW_QUEUE,
+            "review_state = :key",
+            REVIEW_PENDING,
+            true,
+            limit,
+        )
+        .await
+    }
+
+    async fn query_index(
+        &self,
+        index: &str,
+        key_condition: &str,
+        key: &str,
+        ascending: bool,
+        limit: i32,
+    ) -> Result<Vec<Generation>, StoreError> {
         let output = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(REVIEW_QUEUE)
-            .key_condition_expression("review_state = :pending")
-            .expression_attribute_values(":pending", s(REVIEW_PENDING))
+            .index_name(index)
+            .key_condition_expression(key_condition)
+            .expression_attribute_values(":key", s(key))
+            .scan_index_forward(ascending)
             .limit(limit)
             .send()
             .await

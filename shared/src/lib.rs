@@ -17,6 +17,7 @@ pub mod logging;
 pub mod moderation;
 pub mod privacy;
 pub mod providers;
+pub mod queue;
 pub mod rate_limit;
 pub mod retention;
 pub mod store;

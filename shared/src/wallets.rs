@@ -95,17 +95,12 @@ impl Wallets {
         wallet_id: &str,
         credits: i64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(wallet_key(wallet_id)))
-            .update_expression("SET credits = credits - :credits")
-            .condition_expression("attribute_exists(pk) AND credits >= :credits")
-            .expression_attribute_values(":credits", n(credits))
-            .build()
-            .map_err(|error| {
-                StoreError::new("TransactWriteItems", &self.table, error.to_string())
-            })?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.credit_change(
+            wallet_id,
+            "SET credits = credits - :credits",
+            "attribute_exists(pk) AND credits >= :credits",
+            credits,
+        )
     }
 
     /// The write that gives reserved `credits` back, for a transaction that also marks the
@@ -115,11 +110,26 @@ impl Wallets {
         wallet_id: &str,
         credits: i64,
     ) -> Result<TransactWriteItem, StoreError> {
+        self.credit_change(
+            wallet_id,
+            "SET credits = credits + :credits",
+            "attribute_exists(pk)",
+            credits,
+        )
+    }
+
+    fn credit_change(
+        &self,
+        wallet_id: &str,
+        update: &str,
+        condition: &str,
+        credits: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(wallet_key(wallet_id)))
-            .update_expression("SET credits = credits + :credits")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(update)
+            .condition_expression(condition)
             .expression_attribute_values(":credits", n(credits))
             .build()
             .map_err(|error| {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
@@ -31,6 +31,7 @@ use crate::generation::imaging::sticker::die_cut_sticker;
 use crate::generations::{Generation, Generations, Product, Status, TransitionError};
 use crate::moderation::GenerationJob;
 use crate::providers::{OpenAiClient, ProviderChoice, ProviderConfig, ProviderError};
+use crate::queue::{RetryLater, handle_batch, receive_count};
 use crate::wallets::Wallets;
 
 /// The avatar maker the configuration names (`IMAGE_PROVIDER`; prod refuses `local`).
@@ -55,12 +56,6 @@ pub fn avatar_maker_from_env(source: &dyn EnvSource) -> Result<AvatarMaker, Conf
 /// How long one worker holds a job before another may take it over.
 const LEASE_SECONDS: i64 = 15 * 60;
 const STICKER_BORDER_PX: u32 = 24;
-
-#[derive(Debug, thiserror::Error)]
-enum JobError {
-    #[error("retry later: {0}")]
-    Retry(String),
-}
 
 #[derive(Debug)]
 pub struct GenerationWorker {
@@ -94,21 +89,10 @@ impl GenerationWorker {
     }
 
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for message in &event.records {
-            if let Err(JobError::Retry(reason)) = self.message(message).await {
-                warn!(reason = %reason, "generation job will be retried");
-                if let Some(id) = &message.message_id {
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id.clone();
-                    response.batch_item_failures.push(failure);
-                }
-            }
-        }
-        response
+        handle_batch(&event, "generation job", |message| self.message(message)).await
     }
 
-    async fn message(&self, message: &SqsMessage) -> Result<(), JobError> {
+    async fn message(&self, message: &SqsMessage) -> Result<(), RetryLater> {
         let Some(job) = message
             .body
             .as_deref()
@@ -117,11 +101,7 @@ impl GenerationWorker {
             error!("dropped a message that is not a generation job");
             return Ok(());
         };
-        let receive_count: i64 = message
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|count| count.parse().ok())
-            .unwrap_or(1);
+        let receive_count = receive_count(message);
         let Some(generation) = self
             .generations
             .get(&job.generation_id)
@@ -148,7 +128,7 @@ impl GenerationWorker {
             Ok(()) => {}
             // Another worker holds the lease; if it dies, a later delivery takes over.
             Err(TransitionError::NotAllowed) => {
-                return Err(JobError::Retry("job leased by another worker".into()));
+                return Err(RetryLater("job leased by another worker".into()));
             }
             Err(other) => return Err(retry(other)),
         }
@@ -264,7 +244,7 @@ impl GenerationWorker {
         generation: &Generation,
         failure: GenerateFailure,
         receive_count: i64,
-    ) -> Result<(), JobError> {
+    ) -> Result<(), RetryLater> {
         let final_reason = match &failure {
             GenerateFailure::Provider(ProviderError::ContentRejected { .. }) => {
                 Some("moderation_blocked".to_owned())
@@ -280,7 +260,7 @@ impl GenerationWorker {
             _ => None,
         };
         let Some(reason) = final_reason else {
-            return Err(JobError::Retry(failure.to_string()));
+            return Err(RetryLater(failure.to_string()));
         };
         warn!(generation = %generation.id, reason = %reason, "generation failed; credits returned");
         match self.generations.fail(generation, &reason).await {
@@ -290,7 +270,7 @@ impl GenerationWorker {
     }
 
     /// The "deliverables ready" email, sent once per generation.
-    async fn send_ready_email(&self, generation: &Generation) -> Result<(), JobError> {
+    async fn send_ready_email(&self, generation: &Generation) -> Result<(), RetryLater> {
         if !self
             .generations
             .claim_ready_email(&generation.id)
@@ -332,6 +312,6 @@ enum GenerateFailure {
     Permanent(String),
 }
 
-fn retry(error: impl std::fmt::Display) -> JobError {
-    JobError::Retry(error.to_string())
+fn retry(error: impl std::fmt::Display) -> RetryLater {
+    RetryLater::because(error)
 }

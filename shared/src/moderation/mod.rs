@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::s3::S3Event;
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_s3::types::{Tag, Tagging};
 use tracing::{error, info, warn};
 
@@ -27,7 +27,7 @@ use crate::config::{ConfigError, EnvSource};
 use crate::generation::imaging::inspect::inspect_image;
 use crate::generations::{Generation, Generations, Status, TransitionError};
 use crate::providers::{Decision, Moderator, OpenAiClient, ProviderConfig, ProviderError};
-use crate::store::StoreError;
+use crate::queue::{RetryLater, handle_batch};
 use crate::wallets::Wallets;
 use log::{LogEntry, ModerationLog};
 
@@ -49,19 +49,6 @@ pub fn moderator_from_env(source: &dyn EnvSource) -> Result<Moderator, ConfigErr
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct GenerationJob {
     pub generation_id: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum StepError {
-    /// Worth another delivery: the record is reported as a batch item failure.
-    #[error("retry later: {0}")]
-    Retry(String),
-}
-
-impl From<StoreError> for StepError {
-    fn from(error: StoreError) -> Self {
-        Self::Retry(error.to_string())
-    }
 }
 
 #[derive(Debug)]
@@ -97,21 +84,10 @@ impl ModerationWorker {
 
     /// Handles one SQS batch; records that should be tried again are reported back.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for message in &event.records {
-            if let Err(StepError::Retry(reason)) = self.message(message).await {
-                warn!(reason = %reason, "selfie event will be retried");
-                if let Some(id) = &message.message_id {
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id.clone();
-                    response.batch_item_failures.push(failure);
-                }
-            }
-        }
-        response
+        handle_batch(&event, "selfie event", |message| self.message(message)).await
     }
 
-    async fn message(&self, message: &SqsMessage) -> Result<(), StepError> {
+    async fn message(&self, message: &SqsMessage) -> Result<(), RetryLater> {
         let Some(body) = message.body.as_deref() else {
             return Ok(());
         };
@@ -143,7 +119,7 @@ impl ModerationWorker {
     }
 
     /// One uploaded object: `selfies/<wallet>/<generation>`.
-    async fn object(&self, key: &str) -> Result<(), StepError> {
+    async fn object(&self, key: &str) -> Result<(), RetryLater> {
         let Some(generation_id) = generation_id_of(key) else {
             warn!("ignored an object outside selfies/<wallet>/<generation>");
             return Ok(());
@@ -175,7 +151,7 @@ impl ModerationWorker {
         }
     }
 
-    async fn moderate(&self, generation: &Generation) -> Result<(), StepError> {
+    async fn moderate(&self, generation: &Generation) -> Result<(), RetryLater> {
         let now = self.clock.now();
         let entry = match self.log.get(&generation.id, now).await? {
             Some(entry) => entry,
@@ -190,7 +166,7 @@ impl ModerationWorker {
                 {
                     Ok(verdict) => verdict,
                     Err(error) if error.is_retryable() => {
-                        return Err(StepError::Retry(error.code().to_owned()));
+                        return Err(RetryLater(error.code().to_owned()));
                     }
                     Err(error) => return self.reject(generation, provider_reason(&error)).await,
                 };
@@ -227,7 +203,7 @@ impl ModerationWorker {
 
     /// The object's bytes if it is an image of the ordered type within the size limit;
     /// otherwise the generation fails, its credits go back and the object is deleted.
-    async fn fetch_checked(&self, generation: &Generation) -> Result<Option<Vec<u8>>, StepError> {
+    async fn fetch_checked(&self, generation: &Generation) -> Result<Option<Vec<u8>>, RetryLater> {
         let object = self
             .s3
             .get_object()
@@ -236,7 +212,7 @@ impl ModerationWorker {
             .send()
             .await
             .map_err(|e| {
-                StepError::Retry(format!(
+                RetryLater(format!(
                     "GetObject: {}",
                     aws_sdk_s3::error::DisplayErrorContext(e)
                 ))
@@ -249,7 +225,7 @@ impl ModerationWorker {
             .body
             .collect()
             .await
-            .map_err(|e| StepError::Retry(format!("reading the object: {e}")))?
+            .map_err(|e| RetryLater(format!("reading the object: {e}")))?
             .into_bytes()
             .to_vec();
         match inspect_image(&bytes) {
@@ -266,11 +242,11 @@ impl ModerationWorker {
     }
 
     /// Not a usable image: nothing is generated, the credits go back, the object goes.
-    async fn reject(&self, generation: &Generation, reason: &str) -> Result<(), StepError> {
+    async fn reject(&self, generation: &Generation, reason: &str) -> Result<(), RetryLater> {
         warn!(generation = %generation.id, reason, "upload rejected");
         match self.generations.fail(generation, reason).await {
             Ok(()) | Err(TransitionError::NotAllowed) => {}
-            Err(other) => return Err(StepError::Retry(other.to_string())),
+            Err(other) => return Err(RetryLater(other.to_string())),
         }
         self.s3
             .delete_object()
@@ -279,7 +255,7 @@ impl ModerationWorker {
             .send()
             .await
             .map_err(|e| {
-                StepError::Retry(format!(
+                RetryLater(format!(
                     "DeleteObject: {}",
                     aws_sdk_s3::error::DisplayErrorContext(e)
                 ))
@@ -287,11 +263,11 @@ impl ModerationWorker {
         Ok(())
     }
 
-    async fn queue(&self, generation: &Generation) -> Result<(), StepError> {
+    async fn queue(&self, generation: &Generation) -> Result<(), RetryLater> {
         let job = serde_json::to_string(&GenerationJob {
             generation_id: generation.id.clone(),
         })
-        .map_err(|e| StepError::Retry(e.to_string()))?;
+        .map_err(|e| RetryLater(e.to_string()))?;
         self.sqs
             .send_message()
             .queue_url(&self.config.generation_queue_url)
@@ -299,28 +275,28 @@ impl ModerationWorker {
             .send()
             .await
             .map_err(|e| {
-                StepError::Retry(format!(
+                RetryLater(format!(
                     "SendMessage: {}",
                     aws_sdk_sqs::error::DisplayErrorContext(e)
                 ))
             })?;
         match self.generations.mark_queued(&generation.id).await {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
-            Err(other) => Err(StepError::Retry(other.to_string())),
+            Err(other) => Err(RetryLater(other.to_string())),
         }
     }
 
-    async fn block(&self, generation: &Generation) -> Result<(), StepError> {
+    async fn block(&self, generation: &Generation) -> Result<(), RetryLater> {
         let tagging = Tagging::builder()
             .tag_set(
                 Tag::builder()
                     .key("moderation")
                     .value("blocked")
                     .build()
-                    .map_err(|e| StepError::Retry(e.to_string()))?,
+                    .map_err(|e| RetryLater(e.to_string()))?,
             )
             .build()
-            .map_err(|e| StepError::Retry(e.to_string()))?;
+            .map_err(|e| RetryLater(e.to_string()))?;
         self.s3
             .put_object_tagging()
             .bucket(&self.config.selfie_bucket)
@@ -329,14 +305,14 @@ impl ModerationWorker {
             .send()
             .await
             .map_err(|e| {
-                StepError::Retry(format!(
+                RetryLater(format!(
                     "PutObjectTagging: {}",
                     aws_sdk_s3::error::DisplayErrorContext(e)
                 ))
             })?;
         match self.generations.block(generation, self.clock.now()).await {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
-            Err(other) => Err(StepError::Retry(other.to_string())),
+            Err(other) => Err(RetryLater(other.to_string())),
         }
     }
 }
