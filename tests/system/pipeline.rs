@@ -719,3 +719,115 @@ async fn the_presigned_url_binds_type_and_length() {
         "another length breaks the signature"
     );
 }
+
+/// Drives one queued job through a worker built with `maker` (e.g. OpenAI at a stand-in).
+async fn queued_job(app: &TestApp, person: &Person) -> String {
+    let order = app
+        .order(
+            person,
+            json!({"content_type": "image/jpeg", "content_length": selfie_bytes().len(), "style": "anime"}),
+        )
+        .await;
+    let id = order.body["generation_id"].as_str().unwrap().to_owned();
+    app.upload(&order, selfie_bytes()).await;
+    app.deliver_upload_event(&id).await;
+    assert_eq!(
+        app.generation(person, &id).await.body["status"],
+        json!("queued")
+    );
+    id
+}
+
+#[tokio::test]
+async fn an_openai_moderation_block_is_not_retried_and_returns_the_credits() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let app = spawn_app().await;
+    let person = app.person_with_credits("refused", 1).await;
+    let id = queued_job(&app, &person).await;
+
+    // OpenAI's documented refusal of an image edit by its safety system.
+    let openai = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/edits"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {
+                "message": "Your request was rejected by the safety system.",
+                "type": "image_generation_user_error",
+                "param": null,
+                "code": "moderation_blocked"
+            }
+        })))
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let config = shared::providers::OpenAiConfig::new(
+        secrecy::SecretString::from("sk-test-0123456789abcdef0123456789".to_owned()),
+        openai.uri().parse().unwrap(),
+    );
+    let maker = shared::delivery::AvatarMaker::OpenAi {
+        model: config.image_model.clone(),
+        client: shared::providers::OpenAiClient::new(config).unwrap(),
+    };
+    let worker = shared::delivery::GenerationWorker::new(
+        shared::delivery::DeliveryConfig {
+            app_origin: "https://anumi.app".parse().unwrap(),
+            email_from: "no-reply@anumi.app".into(),
+            wallets_table: app.table("WalletsTable").to_owned(),
+            generations_table: app.table("GenerationsTable").to_owned(),
+            selfie_bucket: app.resources["SelfieBucket"].clone(),
+            generated_bucket: app.resources["GeneratedBucket"].clone(),
+            max_receive_count: 4,
+        },
+        maker,
+        &app.sdk,
+        std::sync::Arc::new(app.clock.clone()),
+    );
+    let job = json!({ "generation_id": id }).to_string();
+    let response = worker.handle(sqs_event(&job, "m-1", "1")).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "not handed back for a retry"
+    );
+
+    let generation = app.generation(&person, &id).await;
+    assert_eq!(generation.body["status"], json!("failed"));
+    assert_eq!(
+        generation.body["failure"],
+        json!("moderation_blocked"),
+        "the job says why"
+    );
+    assert_eq!(app.credits(&person).await, 1, "the credit went back");
+}
+
+#[tokio::test]
+async fn a_job_that_finally_fails_returns_its_credits() {
+    let app = spawn_app().await;
+    let person = app.person_with_credits("unlucky", 1).await;
+    let id = queued_job(&app, &person).await;
+    // The selfie is gone (a fault no retry can mend): early deliveries hand the job back,
+    // the last one before the dead-letter queue gives up and returns the credit.
+    shared::aws::s3(&app.sdk)
+        .delete_object()
+        .bucket(&app.resources["SelfieBucket"])
+        .key(app.selfie_key(&id).await)
+        .send()
+        .await
+        .unwrap();
+    let job = json!({ "generation_id": id }).to_string();
+    let first = app.delivery.handle(sqs_event(&job, "m-1", "1")).await;
+    assert_eq!(
+        first.batch_item_failures.len(),
+        1,
+        "retried while deliveries remain"
+    );
+    assert_eq!(app.credits(&person).await, 0);
+
+    app.clock.advance(16 * 60); // past the first worker's lease
+    let last = app.delivery.handle(sqs_event(&job, "m-1", "4")).await;
+    assert!(last.batch_item_failures.is_empty());
+    let generation = app.generation(&person, &id).await;
+    assert_eq!(generation.body["status"], json!("failed"));
+    assert_eq!(app.credits(&person).await, 1, "the credit went back once");
+}
