@@ -1,7 +1,7 @@
 //! The local stylizer: a real cartoon effect computed on the machine, used when no OpenAI
 //! key is configured. It is classic image processing, not a generative model: it keeps the
-//! photo's composition and turns it into flat colour regions with dark outlines. Its
-//! results are labelled as locally stylized wherever they are stored or shown.
+//! photo's composition and turns it into flat colour regions with dark outlines. Whatever
+//! stores or shows its results must say they were stylized locally, not by the AI model.
 //!
 //! The pipeline: crop to a centred square, work at half the output size (fast, and the
 //! effect removes fine detail anyway), flatten with a few passes of an edge-preserving
@@ -33,6 +33,7 @@ const PALETTE_SAMPLES: usize = 8192;
 const KMEANS_ROUNDS: usize = 10;
 /// Gaussian sigma, in output pixels, that anti-aliases the outlines.
 const INK_SOFTENING: f32 = 0.8;
+/// What the softened strokes are multiplied by, so that their cores stay fully inked.
 const INK_GAIN: f32 = 1.6;
 /// How much the rims of watercolour washes darken, at most.
 const WET_EDGE_STRENGTH: f32 = 0.9;
