@@ -2,7 +2,9 @@
 //! each style and prints JSON with the median and slowest time per style and the
 //! process's peak resident memory (VmHWM).
 //!
-//! `cargo run --release -p shared --example stylize_bench [N]`
+//! `cargo run --release -p shared --example stylize_bench [N] [image]`
+//!
+//! With an image path, that picture is stylized instead (to time large phone photos).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,8 +20,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if runs == 0 {
         return Err("N must be at least 1".into());
     }
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/selfie.jpg");
-    let bytes = std::fs::read(fixture)?;
+    let input = match std::env::args().nth(2) {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/selfie.jpg"),
+    };
+    let bytes = std::fs::read(input)?;
 
     let decode_started = Instant::now();
     let selfie = decode_selfie(&bytes)?;
@@ -44,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
     let report = serde_json::json!({
-        "input": format!("{}x{} JPEG, {} bytes", selfie.width(), selfie.height(), bytes.len()),
+        "input": format!("{}x{}, {} bytes", selfie.width(), selfie.height(), bytes.len()),
         "runs_per_style": runs,
         "decode_ms": decode_ms,
         "styles": styles,

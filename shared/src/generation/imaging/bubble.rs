@@ -107,8 +107,8 @@ const MAX_BUBBLE_HEIGHT: f32 = 0.30;
 /// Font sizes (line height in pixels) as fractions of the image's shorter side.
 const MAX_FONT: f32 = 0.064;
 const MIN_FONT: f32 = 0.026;
-/// Font sizes tried from the largest down, in steps of this fraction of the largest.
-const FONT_STEP: f32 = 0.04;
+/// Font sizes tried, evenly spaced from the largest down to the smallest.
+const FONT_STEPS: u32 = 16;
 const LINE_SPACING: f32 = 1.2;
 /// Space between the text and the outline, in font sizes.
 const PADDING_X: f32 = 0.8;
@@ -184,32 +184,39 @@ impl BubbleLayout {
         let (width, height) = (width as f32, height as f32);
         let unit = width.min(height);
         let (max_font, min_font) = (MAX_FONT * unit, MIN_FONT * unit);
-        let mut font_px = max_font;
-        loop {
+        let sizes = (0..=FONT_STEPS)
+            .map(|step| max_font - (max_font - min_font) * step as f32 / FONT_STEPS as f32);
+        let mut chosen = None;
+        for font_px in sizes {
             let lines = wrap_lines(
                 text,
                 MAX_BUBBLE_WIDTH * width - 2.0 * PADDING_X * font_px,
                 |line| text_width(line, font_px),
             );
-            let text_height = lines.len() as f32 * LINE_SPACING * font_px;
-            let fits = text_height + 2.0 * PADDING_Y * font_px <= MAX_BUBBLE_HEIGHT * height
-                && lines.iter().all(|line| {
-                    text_width(line, font_px) + 2.0 * PADDING_X * font_px
-                        <= MAX_BUBBLE_WIDTH * width
-                });
-            let smaller = font_px - FONT_STEP * max_font;
-            if fits || smaller < min_font {
-                let shape = bubble_shape(width, height, &lines, font_px);
-                return Self {
-                    shape,
-                    font_px,
-                    lines,
-                    fits,
-                };
+            let fits = fits_bubble(&lines, font_px, width, height);
+            chosen = Some((font_px, lines, fits));
+            if fits {
+                break;
             }
-            font_px = smaller;
+        }
+        // The range always has at least one size; an empty image gets an empty layout.
+        let (font_px, lines, fits) = chosen.unwrap_or((min_font, Vec::new(), false));
+        Self {
+            shape: bubble_shape(width, height, &lines, font_px),
+            font_px,
+            lines,
+            fits,
         }
     }
+}
+
+/// Whether `lines` set at `font_px` fit the largest bubble allowed.
+fn fits_bubble(lines: &[String], font_px: f32, width: f32, height: f32) -> bool {
+    let text_height = lines.len() as f32 * LINE_SPACING * font_px;
+    text_height + 2.0 * PADDING_Y * font_px <= MAX_BUBBLE_HEIGHT * height
+        && lines.iter().all(|line| {
+            text_width(line, font_px) + 2.0 * PADDING_X * font_px <= MAX_BUBBLE_WIDTH * width
+        })
 }
 
 /// The bubble around `lines` set at `font_px`, anchored at the top left of the image.
@@ -719,6 +726,15 @@ mod tests {
             (tip.1 - 2.0 * dy / length) as u32,
         );
         assert!(near_tip.0[0] < 100, "{near_tip:?}");
+    }
+
+    #[test]
+    fn degenerate_canvases_do_not_hang_or_panic() {
+        let quote = Quote::parse(EXAMPLE).unwrap();
+        for (width, height) in [(0, 0), (1, 1), (3, 500), (500, 3)] {
+            let result = add_speech_bubble(&RgbaImage::new(width, height), &quote);
+            assert_eq!(result.dimensions(), (width, height));
+        }
     }
 
     #[test]

@@ -75,7 +75,9 @@ pub enum ImageCheckError {
     NotAnImage,
     #[error("{format} images are not accepted; send a JPEG, PNG or WebP picture")]
     UnsupportedFormat { format: &'static str },
-    #[error("the image is damaged or incomplete")]
+    #[error("the image is incomplete (the file was cut short)")]
+    Truncated,
+    #[error("the image is damaged")]
     Corrupt(#[source] image::ImageError),
     #[error("the image has no pixels")]
     Empty,
@@ -93,6 +95,7 @@ impl ImageCheckError {
         match self {
             Self::NotAnImage => "not_an_image",
             Self::UnsupportedFormat { .. } => "unsupported_image_format",
+            Self::Truncated => "image_truncated",
             Self::Corrupt(_) => "image_corrupt",
             Self::Empty => "image_empty",
             Self::TooLarge { .. } => "image_too_large",
@@ -100,13 +103,14 @@ impl ImageCheckError {
     }
 }
 
-/// Decides whether `bytes` are an acceptable selfie from the format signature and the
-/// header alone, without decoding the pixels (cheap enough to run on every upload).
-///
-/// A file whose header is intact but whose pixel data is cut short passes here;
-/// `decode_selfie` refuses it when it reads the pixels.
+/// Decides whether `bytes` are an acceptable selfie from the format signature, the
+/// header and the file's structure, without decoding the pixels (cheap enough to run
+/// on every upload).
 pub fn inspect_image(bytes: &[u8]) -> Result<ImageInfo, ImageCheckError> {
     let format = sniff_format(bytes)?;
+    if !is_complete(format, bytes) {
+        return Err(ImageCheckError::Truncated);
+    }
     let reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     let (width, height) = reader.into_dimensions().map_err(ImageCheckError::Corrupt)?;
     check_dimensions(width, height)?;
@@ -137,6 +141,98 @@ fn sniff_format(bytes: &[u8]) -> Result<ImageKind, ImageCheckError> {
     ImageKind::from_format(format).ok_or(ImageCheckError::UnsupportedFormat {
         format: format.extensions_str().first().copied().unwrap_or("this"),
     })
+}
+
+/// Whether the file reaches its format's end: JPEG's end-of-image marker after the
+/// compressed scans, PNG's IEND chunk, the whole RIFF container of a WebP. This catches
+/// uploads cut off in transit, which the JPEG decoder would otherwise accept and fill
+/// with grey. Data after the end (phones append videos to "motion photos") is allowed.
+fn is_complete(kind: ImageKind, bytes: &[u8]) -> bool {
+    match kind {
+        ImageKind::Jpeg => jpeg_reaches_end(bytes),
+        ImageKind::Png => png_reaches_end(bytes),
+        ImageKind::WebP => webp_reaches_end(bytes),
+    }
+}
+
+/// Walks the JPEG marker segments from the start-of-image marker, skipping each
+/// segment by its length and each scan's entropy-coded data (where 0xFF is always
+/// followed by 0x00 or a restart marker), until the end-of-image marker.
+fn jpeg_reaches_end(bytes: &[u8]) -> bool {
+    const END_OF_IMAGE: u8 = 0xD9;
+    const START_OF_SCAN: u8 = 0xDA;
+    let mut at = 2; // past the start-of-image marker
+    loop {
+        if bytes.get(at) != Some(&0xFF) {
+            return false;
+        }
+        // Any number of 0xFF fill bytes may precede a marker code.
+        while bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let Some(&marker) = bytes.get(at + 1) else {
+            return false;
+        };
+        match marker {
+            END_OF_IMAGE => return true,
+            // Markers without a segment: restarts and TEM.
+            0x01 | 0xD0..=0xD7 => at += 2,
+            _ => {
+                let Some(length) = bytes.get(at + 2..at + 4) else {
+                    return false;
+                };
+                let segment_end = at + 2 + usize::from(u16::from_be_bytes([length[0], length[1]]));
+                at = if marker == START_OF_SCAN {
+                    match next_marker_after_scan(bytes, segment_end) {
+                        Some(next) => next,
+                        None => return false,
+                    }
+                } else {
+                    segment_end
+                };
+            }
+        }
+    }
+}
+
+/// The position of the first marker after entropy-coded data starting at `from`.
+fn next_marker_after_scan(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while at + 1 < bytes.len() {
+        if bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Walks the PNG chunks (length, type, data, CRC) up to IEND.
+fn png_reaches_end(bytes: &[u8]) -> bool {
+    let mut at = 8; // past the signature
+    while let Some(header) = bytes.get(at..at + 8) {
+        if &header[4..8] == b"IEND" {
+            return bytes.len() >= at + 12;
+        }
+        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let Some(next) = usize::try_from(length)
+            .ok()
+            .and_then(|length| at.checked_add(12 + length))
+        else {
+            return false;
+        };
+        at = next;
+    }
+    false
+}
+
+/// A WebP is one RIFF container whose header states its size.
+fn webp_reaches_end(bytes: &[u8]) -> bool {
+    let Some(size) = bytes.get(4..8) else {
+        return false;
+    };
+    let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
+    usize::try_from(size).is_ok_and(|size| bytes.len() >= 8 + size)
 }
 
 fn check_dimensions(width: u32, height: u32) -> Result<(), ImageCheckError> {
@@ -235,20 +331,89 @@ mod tests {
         for length in [3, 20, 100] {
             let error = inspect_image(&jpeg[..length]).unwrap_err();
             assert!(
-                matches!(error, ImageCheckError::Corrupt(_)),
+                matches!(error, ImageCheckError::Truncated),
                 "{length}: {error:?}"
             );
+            assert_eq!(error.code(), "image_truncated");
             assert!(decode_selfie(&jpeg[..length]).is_err());
         }
     }
 
     #[test]
-    fn decoding_refuses_a_png_cut_off_inside_its_pixels() {
-        let png = encoded(&gradient(256, 256), ImageFormat::Png);
-        let truncated = &png[..png.len() / 2];
-        assert!(inspect_image(truncated).is_ok(), "the header is intact");
-        let error = decode_selfie(truncated).unwrap_err();
+    fn refuses_files_cut_off_inside_their_pixels() {
+        let image = gradient(256, 256);
+        for format in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {
+            let bytes = encoded(&image, format);
+            for cut in [bytes.len() / 2, bytes.len() - 1] {
+                let error = inspect_image(&bytes[..cut]).unwrap_err();
+                assert!(
+                    matches!(error, ImageCheckError::Truncated),
+                    "{format:?} cut at {cut}: {error:?}"
+                );
+                assert!(decode_selfie(&bytes[..cut]).is_err());
+            }
+        }
+    }
+
+    /// A progressive JPEG (ten scans, with Huffman tables between them) with restart
+    /// markers, the kind web tools save. Made with libjpeg-turbo 2.1.5:
+    /// `djpeg -scale 1/8 selfie.jpg | cjpeg -progressive -restart 1 -quality 80`.
+    const PROGRESSIVE_JPEG: &[u8] =
+        include_bytes!("../../../../tests/fixtures/selfie-progressive.jpg");
+
+    #[test]
+    fn accepts_progressive_jpegs_with_restart_markers() {
+        let info = inspect_image(PROGRESSIVE_JPEG).unwrap();
+        assert_eq!(
+            (info.format, info.width, info.height),
+            (ImageKind::Jpeg, 128, 128)
+        );
+        assert!(decode_selfie(PROGRESSIVE_JPEG).is_ok());
+        let cut = &PROGRESSIVE_JPEG[..PROGRESSIVE_JPEG.len() - 2];
+        assert!(matches!(
+            inspect_image(cut),
+            Err(ImageCheckError::Truncated)
+        ));
+    }
+
+    #[test]
+    fn the_system_test_fixtures_are_what_they_say() {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
+        let selfie = std::fs::read(format!("{fixtures}selfie.jpg")).unwrap();
+        assert!(selfie.len() < 200_000);
+        let info = inspect_image(&selfie).unwrap();
+        assert_eq!(
+            (info.format, info.width, info.height),
+            (ImageKind::Jpeg, 1024, 1024)
+        );
+        let text = std::fs::read(format!("{fixtures}not-an-image.jpg")).unwrap();
+        assert!(matches!(
+            inspect_image(&text),
+            Err(ImageCheckError::NotAnImage)
+        ));
+    }
+
+    #[test]
+    fn accepts_data_after_the_end_of_the_image() {
+        // Motion photos append a video to the JPEG; some tools append bytes to PNGs.
+        for format in [ImageFormat::Jpeg, ImageFormat::Png] {
+            let mut bytes = encoded(&gradient(32, 32), format);
+            bytes.extend_from_slice(b"\0\0\0\x18ftypmp42 trailing video data");
+            assert!(inspect_image(&bytes).is_ok(), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn the_png_decoder_refuses_damaged_pixel_data() {
+        let mut png = encoded(&gradient(64, 64), ImageFormat::Png);
+        let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+        for byte in &mut png[idat + 8..idat + 40] {
+            *byte ^= 0x5A;
+        }
+        assert!(inspect_image(&png).is_ok(), "the structure is intact");
+        let error = decode_selfie(&png).unwrap_err();
         assert!(matches!(error, ImageCheckError::Corrupt(_)), "{error:?}");
+        assert_eq!(error.code(), "image_corrupt");
     }
 
     #[test]

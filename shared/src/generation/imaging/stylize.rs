@@ -1,7 +1,7 @@
 //! The local stylizer: a real cartoon effect computed on the machine, used when no OpenAI
 //! key is configured. It is classic image processing, not a generative model: it keeps the
-//! photo's composition and turns it into flat colour regions with dark outlines. Its
-//! results are labelled as locally stylized wherever they are stored or shown.
+//! photo's composition and turns it into flat colour regions with dark outlines. Whatever
+//! stores or shows its results must say they were stylized locally, not by the AI model.
 //!
 //! The pipeline: crop to a centred square, work at half the output size (fast, and the
 //! effect removes fine detail anyway), flatten with a few passes of an edge-preserving
@@ -22,9 +22,8 @@ use crate::generation::style::{Style, StylizerParams};
 
 /// Avatars are square, this many pixels a side.
 pub const AVATAR_SIZE: u32 = 1024;
-/// The size the filters work at; the result is painted back at `AVATAR_SIZE`.
-const WORKING_SIZE: u32 = AVATAR_SIZE / 2;
-/// Bilateral window radius and spatial sigma at `WORKING_SIZE`.
+/// Bilateral window radius and spatial sigma at the working size (half the output size:
+/// the filters work there, and the result is painted back at full size).
 const SMOOTHING_RADIUS: u8 = 3;
 const SMOOTHING_SPATIAL_SIGMA: f32 = 2.0;
 /// Canny lines shorter than this (in working pixels) are texture, not features: dropped.
@@ -34,19 +33,25 @@ const PALETTE_SAMPLES: usize = 8192;
 const KMEANS_ROUNDS: usize = 10;
 /// Gaussian sigma, in output pixels, that anti-aliases the outlines.
 const INK_SOFTENING: f32 = 0.8;
+/// What the softened strokes are multiplied by, so that their cores stay fully inked.
 const INK_GAIN: f32 = 1.6;
 /// How much the rims of watercolour washes darken, at most.
 const WET_EDGE_STRENGTH: f32 = 0.9;
 
 /// Turns a selfie into a 1024×1024 opaque cartoon avatar in the given style.
 pub fn stylize(selfie: &DynamicImage, style: Style) -> RgbaImage {
+    stylize_to_size(selfie, style, AVATAR_SIZE)
+}
+
+/// `stylize` at any output size; tests use small sizes, which debug builds run faster.
+fn stylize_to_size(selfie: &DynamicImage, style: Style, size: u32) -> RgbaImage {
     let params = style.stylizer();
-    let working = centred_square(&opaque_rgb(selfie), WORKING_SIZE);
+    let working = centred_square(&opaque_rgb(selfie), (size / 2).max(1));
     let smoothed = smooth(working, &params);
     let palette = Palette::learn(&smoothed, &params);
-    let ink = outline_coverage(&smoothed, &params);
+    let ink = outline_coverage(&smoothed, &params, size);
 
-    let smoothed_full = imageops::resize(&smoothed, AVATAR_SIZE, AVATAR_SIZE, FilterType::Triangle);
+    let smoothed_full = imageops::resize(&smoothed, size, size, FilterType::Triangle);
     drop(smoothed);
     let mut painted = palette.paint(&smoothed_full);
     drop(smoothed_full);
@@ -252,11 +257,11 @@ fn treat_colour(colour: [f32; 3], params: &StylizerParams) -> Rgb<u8> {
 /// How much ink each output pixel gets (0–255): Canny edges of the smoothed picture,
 /// without the short specks texture leaves, scaled up to the output size and thickened
 /// to the style's line weight.
-fn outline_coverage(smoothed: &RgbImage, params: &StylizerParams) -> GrayImage {
+fn outline_coverage(smoothed: &RgbImage, params: &StylizerParams, size: u32) -> GrayImage {
     let grey = DynamicImage::ImageRgb8(smoothed.clone()).into_luma8();
     let edges = canny(&grey, params.edge_threshold / 2.0, params.edge_threshold);
     let lines = drop_short_lines(&edges, MIN_LINE_PIXELS);
-    let ink = imageops::resize(&lines, AVATAR_SIZE, AVATAR_SIZE, FilterType::Triangle);
+    let ink = imageops::resize(&lines, size, size, FilterType::Triangle);
     // An edge found at half size is about two output pixels wide; dilating by r adds 2r.
     let radius = params.outline_px.saturating_sub(2) / 2;
     let ink = if radius == 0 {
@@ -389,36 +394,44 @@ mod tests {
         pixels.collect::<HashSet<_>>().len()
     }
 
-    /// One test for the whole pipeline, because each run is slow in debug builds.
     #[test]
-    fn stylizes_each_style_into_a_flat_square_deterministically() {
+    fn makes_a_1024_square_avatar_of_flat_palette_colours() {
         let input = noisy_portrait(600);
         let before = distinct_colours(input.pixels().map(|p| p.0));
         assert!(before > 100_000, "the input is noisy: {before}");
         // Wider than tall, to exercise the centred crop.
-        let wide = DynamicImage::ImageRgb8(imageops::resize(&input, 800, 600, FilterType::Nearest));
+        let wide = imageops::resize(&input, 800, 600, FilterType::Nearest);
+        let avatar = stylize(&DynamicImage::ImageRgb8(wide), Style::Chibi);
+        assert_eq!(avatar.dimensions(), (AVATAR_SIZE, AVATAR_SIZE));
+        assert!(avatar.pixels().all(|p| p.0[3] == 255), "opaque");
+        let after = distinct_colours(avatar.pixels().map(|p| [p.0[0], p.0[1], p.0[2]]));
+        assert!(after * 50 < before, "{after} colours from {before}");
+        // Rows of flat background far from any outline hold palette colours only.
+        let top_rows = avatar.rows().take(40).flatten();
+        let background = distinct_colours(top_rows.map(|p| [p.0[0], p.0[1], p.0[2]]));
+        assert!(
+            background <= Style::Chibi.stylizer().palette_size,
+            "{background}"
+        );
+    }
+
+    /// Every style, at a quarter of the size (each full-size run takes seconds in debug
+    /// builds).
+    #[test]
+    fn every_style_reduces_colours_drastically_and_deterministically() {
+        let input = noisy_portrait(600);
+        let before = distinct_colours(input.pixels().map(|p| p.0));
+        let input = DynamicImage::ImageRgb8(input);
         for style in Style::ALL {
-            let avatar = stylize(&wide, style);
-            assert_eq!(avatar.dimensions(), (AVATAR_SIZE, AVATAR_SIZE), "{style}");
-            assert!(avatar.pixels().all(|p| p.0[3] == 255), "{style}: opaque");
+            let avatar = stylize_to_size(&input, style, 256);
+            assert_eq!(avatar.dimensions(), (256, 256));
             let after = distinct_colours(avatar.pixels().map(|p| [p.0[0], p.0[1], p.0[2]]));
             assert!(
                 after * 50 < before,
                 "{style}: {after} colours from {before}"
             );
-            if style == Style::Chibi {
-                // Rows of flat background far from any outline hold palette colours only.
-                let top_rows = avatar.rows().take(40).flatten();
-                let background = distinct_colours(top_rows.map(|p| [p.0[0], p.0[1], p.0[2]]));
-                assert!(background <= style.stylizer().palette_size, "{background}");
-            }
-            if style == Style::Anime {
-                assert_eq!(
-                    avatar.as_raw(),
-                    stylize(&wide, style).as_raw(),
-                    "deterministic"
-                );
-            }
+            let again = stylize_to_size(&input, style, 256);
+            assert_eq!(avatar.as_raw(), again.as_raw(), "{style}: deterministic");
         }
     }
 
