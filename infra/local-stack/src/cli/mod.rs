@@ -40,6 +40,8 @@ pub enum CliError {
         binary: String,
         path: PathBuf,
     },
+    #[error("function {function}: --bin-override binary {} not found", path.display())]
+    MissingOverride { function: String, path: PathBuf },
     #[error("function {function}: {source}")]
     Spawn {
         function: String,

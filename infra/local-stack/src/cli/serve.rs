@@ -171,6 +171,12 @@ pub(super) async fn create_resources(
 fn check_binaries(template: &Template, args: &ServeArgs) -> Result<(), CliError> {
     for spec in template.functions() {
         let path = binary_path(&spec, args);
+        if !path.is_file() && args.bin_overrides.contains_key(&spec.logical_id) {
+            return Err(CliError::MissingOverride {
+                function: spec.logical_id.clone(),
+                path,
+            });
+        }
         if !path.is_file() {
             return Err(CliError::MissingBinary {
                 function: spec.logical_id.clone(),

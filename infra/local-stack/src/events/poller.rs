@@ -8,6 +8,7 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
 };
+use thiserror::Error;
 use tokio::sync::watch;
 
 use super::SqsMapping;
@@ -21,6 +22,22 @@ const SQS_MAX_MESSAGES: usize = 10;
 /// After a failed receive, wait this long before the next one, doubling up to the maximum.
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Why talking to the queue failed; the poller logs it and carries on.
+#[derive(Debug, Error)]
+enum PollError {
+    #[error("cannot receive: {0}")]
+    Receive(String),
+    #[error("cannot delete: {0}")]
+    Delete(String),
+    #[error("{failed} of {total} deletes failed, e.g. {code}: {message}")]
+    SomeDeletesFailed {
+        failed: usize,
+        total: usize,
+        code: String,
+        message: String,
+    },
+}
 
 pub(super) struct SqsPoller {
     pub(super) mapping: SqsMapping,
@@ -48,7 +65,7 @@ impl SqsPoller {
                     }
                 }
                 Err(error) => {
-                    tracing::error!(function = %self.mapping.function, queue = %self.mapping.source.arn, %error, "cannot receive from the queue");
+                    tracing::error!(function = %self.mapping.function, queue = %self.mapping.source.arn, %error, "SQS poll failed");
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
                         _ = stop.wait_for(|stopped| *stopped) => break,
@@ -62,7 +79,7 @@ impl SqsPoller {
 
     /// One long poll, then, for batch sizes above what one receive returns, whatever else
     /// is visible right away.
-    async fn receive(&self) -> Result<Vec<Message>, String> {
+    async fn receive(&self) -> Result<Vec<Message>, PollError> {
         let batch_size = self.mapping.batch_size.max(1) as usize;
         let mut messages = self
             .receive_up_to(batch_size.min(SQS_MAX_MESSAGES), WAIT_SECONDS)
@@ -81,7 +98,11 @@ impl SqsPoller {
         Ok(messages)
     }
 
-    async fn receive_up_to(&self, count: usize, wait_seconds: i32) -> Result<Vec<Message>, String> {
+    async fn receive_up_to(
+        &self,
+        count: usize,
+        wait_seconds: i32,
+    ) -> Result<Vec<Message>, PollError> {
         let output = self
             .sqs
             .receive_message()
@@ -92,7 +113,7 @@ impl SqsPoller {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(e).to_string())?;
+            .map_err(|e| PollError::Receive(DisplayErrorContext(e).to_string()))?;
         Ok(output.messages.unwrap_or_default())
     }
 
@@ -135,7 +156,7 @@ impl SqsPoller {
         }
     }
 
-    async fn delete(&self, messages: &[&Message]) -> Result<(), String> {
+    async fn delete(&self, messages: &[&Message]) -> Result<(), PollError> {
         let entries = messages
             .iter()
             .enumerate()
@@ -144,7 +165,7 @@ impl SqsPoller {
                     .id(index.to_string())
                     .receipt_handle(message.receipt_handle().unwrap_or_default())
                     .build()
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| PollError::Delete(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let output = self
@@ -154,15 +175,14 @@ impl SqsPoller {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(e).to_string())?;
+            .map_err(|e| PollError::Delete(DisplayErrorContext(e).to_string()))?;
         match output.failed.first() {
-            Some(failure) => Err(format!(
-                "{} of {} deletes failed, e.g. {}: {}",
-                output.failed.len(),
-                messages.len(),
-                failure.code,
-                failure.message.as_deref().unwrap_or_default()
-            )),
+            Some(failure) => Err(PollError::SomeDeletesFailed {
+                failed: output.failed.len(),
+                total: messages.len(),
+                code: failure.code.clone(),
+                message: failure.message.clone().unwrap_or_default(),
+            }),
             None => Ok(()),
         }
     }
