@@ -157,6 +157,8 @@ pub struct Generations {
 const BY_WALLET: &str = "by-wallet";
 const REVIEW_QUEUE: &str = "review-queue";
 const REVIEW_PENDING: &str = "pending";
+/// Sparse index of uploads still awaited, so stale reservations can be found without a scan.
+const UPLOAD_PENDING: &str = "upload-pending";
 
 impl Generations {
     pub fn new(client: Client, table: impl Into<String>, wallets: Wallets) -> Self {
@@ -205,8 +207,14 @@ impl Generations {
         wallet_id: &str,
         limit: i32,
     ) -> Result<Vec<Generation>, StoreError> {
-        self.query_index(BY_WALLET, "wallet_id = :key", wallet_id, false, limit)
-            .await
+        self.query_index(
+            BY_WALLET,
+            "wallet_id = :key",
+            &[(":key", s(wallet_id))],
+            false,
+            limit,
+        )
+        .await
     }
 
     /// Blocked selfies waiting for an admin, oldest block first.
@@ -214,7 +222,23 @@ impl Generations {
         self.query_index(
             REVIEW_QUEUE,
             "review_state = :key",
-            REVIEW_PENDING,
+            &[(":key", s(REVIEW_PENDING))],
+            true,
+            limit,
+        )
+        .await
+    }
+
+    /// Presigned uploads created before `before` whose selfie never arrived.
+    pub async fn stale_uploads(
+        &self,
+        before: UnixSeconds,
+        limit: i32,
+    ) -> Result<Vec<Generation>, StoreError> {
+        self.query_index(
+            UPLOAD_PENDING,
+            "upload_pending = :key AND created_at < :before",
+            &[(":key", s("pending")), (":before", n(before))],
             true,
             limit,
         )
@@ -225,19 +249,22 @@ impl Generations {
         &self,
         index: &str,
         key_condition: &str,
-        key: &str,
+        values: &[(&str, AttributeValue)],
         ascending: bool,
         limit: i32,
     ) -> Result<Vec<Generation>, StoreError> {
-        let output = self
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(index)
             .key_condition_expression(key_condition)
-            .expression_attribute_values(":key", s(key))
             .scan_index_forward(ascending)
-            .limit(limit)
+            .limit(limit);
+        for (name, value) in values {
+            query = query.expression_attribute_values(*name, value.clone());
+        }
+        let output = query
             .send()
             .await
             .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
@@ -252,7 +279,7 @@ impl Generations {
     pub async fn mark_queued(&self, id: &str) -> Result<(), TransitionError> {
         self.update(
             id,
-            "SET #status = :queued",
+            "SET #status = :queued REMOVE upload_pending",
             "#status = :awaiting",
             &[
                 (":queued", s(Status::Queued.as_str())),
@@ -270,7 +297,7 @@ impl Generations {
     ) -> Result<(), TransitionError> {
         let update = self.update_op(
             &generation.id,
-            "SET #status = :blocked, blocked_at = :now, review_state = :pending, charge = :returned",
+            "SET #status = :blocked, blocked_at = :now, review_state = :pending, charge = :returned REMOVE upload_pending",
             "#status = :awaiting AND charge = :reserved",
             &[
                 (":blocked", s(Status::Blocked.as_str())),
@@ -387,7 +414,7 @@ impl Generations {
     pub async fn fail(&self, generation: &Generation, reason: &str) -> Result<(), TransitionError> {
         let update = self.update_op(
             &generation.id,
-            "SET #status = :failed, failure = :reason, charge = :returned REMOVE lease_until",
+            "SET #status = :failed, failure = :reason, charge = :returned REMOVE lease_until, upload_pending",
             "#status IN (:awaiting, :queued, :generating) AND charge = :reserved",
             &[
                 (":failed", s(Status::Failed.as_str())),
@@ -564,6 +591,9 @@ fn to_item(generation: &Generation) -> Item {
     .collect();
     if let Some(quote) = &generation.quote {
         item.insert("quote".to_owned(), s(quote));
+    }
+    if generation.status == Status::AwaitingUpload {
+        item.insert("upload_pending".to_owned(), s("pending"));
     }
     item
 }

@@ -1,5 +1,6 @@
 //! The `retention-cron` job: the retention windows that DynamoDB TTL cannot keep alone.
-//! So far: blocked selfies no admin handled are deleted by day 5 after the block decision.
+//! So far: blocked selfies no admin handled are deleted by day 5 after the block decision,
+//! and uploads that never arrived give their reserved credits back.
 //! (Selfies at 30 days, due erasures and exports come with the privacy-rights issue.)
 
 use std::sync::Arc;
@@ -10,13 +11,16 @@ use tracing::info;
 
 use crate::clock::Clock;
 use crate::config::{ConfigError, EnvSource, Settings};
-use crate::generations::Generations;
+use crate::generations::{Generations, TransitionError};
 use crate::moderation::review::ReviewQueue;
 use crate::wallets::Wallets;
 
 /// The job runs hourly; anything due within the next run's hour goes now, so nothing
 /// outlives its window by waiting for the next run.
 const RUN_INTERVAL_SECONDS: i64 = 3600;
+/// A presigned upload URL lives minutes (`UPLOAD_URL_TTL_SECONDS`); after an hour without
+/// its selfie the order is abandoned.
+const ABANDONED_AFTER_SECONDS: i64 = 3600;
 
 #[derive(Clone, Debug)]
 pub struct RetentionConfig {
@@ -39,6 +43,7 @@ impl RetentionConfig {
 #[derive(Debug)]
 pub struct RetentionJob {
     review: ReviewQueue,
+    generations: Generations,
     clock: Arc<dyn Clock>,
 }
 
@@ -48,18 +53,46 @@ impl RetentionJob {
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
         let generations = Generations::new(dynamodb, &config.generations_table, wallets);
         Self {
-            review: ReviewQueue::new(aws, generations, &config.selfie_bucket),
+            review: ReviewQueue::new(aws, generations.clone(), &config.selfie_bucket),
+            generations,
             clock,
         }
     }
 
     /// One run; safe to run twice at once (each removal is conditional and repeatable).
     pub async fn run(&self) -> Result<Value, lambda_http::Error> {
+        let now = self.clock.now();
         let removed = self
             .review
-            .expire_blocked(self.clock.now(), RUN_INTERVAL_SECONDS)
+            .expire_blocked(now, RUN_INTERVAL_SECONDS)
             .await?;
-        info!(blocked_selfies_removed = removed, "retention run");
-        Ok(json!({ "blocked_selfies_removed": removed }))
+        let abandoned = self.return_abandoned_reservations(now).await?;
+        info!(
+            blocked_selfies_removed = removed,
+            abandoned_uploads = abandoned,
+            "retention run"
+        );
+        Ok(json!({ "blocked_selfies_removed": removed, "abandoned_uploads": abandoned }))
+    }
+
+    /// Orders whose selfie never arrived: failed, their credits returned (once each).
+    async fn return_abandoned_reservations(&self, now: i64) -> Result<usize, lambda_http::Error> {
+        let stale = self
+            .generations
+            .stale_uploads(now - ABANDONED_AFTER_SECONDS, 100)
+            .await?;
+        let mut returned = 0;
+        for generation in &stale {
+            match self
+                .generations
+                .fail(generation, "upload_not_received")
+                .await
+            {
+                Ok(()) => returned += 1,
+                Err(TransitionError::NotAllowed) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(returned)
     }
 }

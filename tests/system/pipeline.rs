@@ -831,3 +831,111 @@ async fn a_job_that_finally_fails_returns_its_credits() {
     assert_eq!(generation.body["status"], json!("failed"));
     assert_eq!(app.credits(&person).await, 1, "the credit went back once");
 }
+
+#[tokio::test]
+async fn an_upload_that_never_arrives_gives_its_credits_back() {
+    let app = spawn_app().await;
+    let person = app.person_with_credits("forgetful", 2).await;
+    let order = app
+        .order(
+            &person,
+            json!({"content_type": "image/jpeg", "content_length": 10, "style": "anime"}),
+        )
+        .await;
+    let id = order.body["generation_id"].as_str().unwrap().to_owned();
+    assert_eq!(app.credits(&person).await, 1);
+
+    app.retention.run().await.unwrap();
+    assert_eq!(
+        app.credits(&person).await,
+        1,
+        "still within the upload window"
+    );
+
+    app.clock.advance(3601);
+    app.retention.run().await.unwrap();
+    app.retention.run().await.unwrap();
+    let generation = app.generation(&person, &id).await;
+    assert_eq!(generation.body["status"], json!("failed"));
+    assert_eq!(generation.body["failure"], json!("upload_not_received"));
+    assert_eq!(
+        app.credits(&person).await,
+        2,
+        "returned once, however often the job runs"
+    );
+}
+
+#[tokio::test]
+async fn when_moderation_stays_unavailable_the_last_delivery_returns_the_credits() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let app = spawn_app().await;
+    let person = app.person_with_credits("patient", 1).await;
+    let order = app
+        .order(&person, json!({"content_type": "image/jpeg", "content_length": selfie_bytes().len(), "style": "anime"}))
+        .await;
+    let id = order.body["generation_id"].as_str().unwrap().to_owned();
+    app.upload(&order, selfie_bytes()).await;
+
+    let openai = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/moderations"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
+            "error": {"message": "The server is overloaded.", "type": "server_error", "param": null, "code": null}
+        })))
+        .mount(&openai)
+        .await;
+    let mut config = shared::providers::OpenAiConfig::new(
+        secrecy::SecretString::from("sk-test-0123456789abcdef0123456789".to_owned()),
+        openai.uri().parse().unwrap(),
+    );
+    config.retry.max_attempts = 1;
+    let moderator =
+        shared::providers::Moderator::OpenAi(shared::providers::OpenAiClient::new(config).unwrap());
+    let worker = shared::moderation::ModerationWorker::new(
+        shared::moderation::ModerationConfig {
+            wallets_table: app.table("WalletsTable").to_owned(),
+            generations_table: app.table("GenerationsTable").to_owned(),
+            moderation_log_table: app.table("ModerationLogTable").to_owned(),
+            selfie_bucket: app.resources["SelfieBucket"].clone(),
+            generation_queue_url: app.queue_url("GenerationQueue").await,
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_receive_count: 5,
+        },
+        moderator,
+        &app.sdk,
+        std::sync::Arc::new(app.clock.clone()),
+    );
+    let event = |receive_count: &str| {
+        let mut event = read_event("moderate", "selfie-uploaded.json");
+        let mut body: Value =
+            serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
+        body["Records"][0]["s3"]["bucket"]["name"] = json!(app.resources["SelfieBucket"]);
+        body["Records"][0]["s3"]["object"]["key"] =
+            json!(format!("selfies/{}/{id}", order_wallet(&order)));
+        event["Records"][0]["body"] = json!(body.to_string());
+        event["Records"][0]["attributes"]["ApproximateReceiveCount"] = json!(receive_count);
+        serde_json::from_value::<SqsEvent>(event).unwrap()
+    };
+    let early = worker.handle(event("1")).await;
+    assert_eq!(
+        early.batch_item_failures.len(),
+        1,
+        "handed back while deliveries remain"
+    );
+    assert_eq!(app.credits(&person).await, 0);
+    let last = worker.handle(event("5")).await;
+    assert!(last.batch_item_failures.is_empty());
+    let generation = app.generation(&person, &id).await;
+    assert_eq!(generation.body["failure"], json!("moderation_unavailable"));
+    assert_eq!(app.credits(&person).await, 1, "the credit went back");
+}
+
+/// The wallet id in an order's upload URL (`…/selfies/<wallet>/<generation>?…`).
+fn order_wallet(order: &Answer) -> String {
+    let url = order.body["upload"]["url"].as_str().unwrap();
+    let path = url.split('?').next().unwrap();
+    let parts: Vec<&str> = path.rsplit('/').collect();
+    parts[1].to_owned()
+}

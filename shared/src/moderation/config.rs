@@ -10,6 +10,9 @@ pub struct ModerationConfig {
     /// `MAX_UPLOAD_BYTES`, default 10 MiB: the presigned PUT already binds the length; this
     /// guards against objects that arrive another way.
     pub max_upload_bytes: i64,
+    /// `EVENT_MAX_RECEIVE_COUNT`: the selfie queue's `maxReceiveCount`; its last delivery
+    /// returns the credits when moderation stayed unavailable.
+    pub max_receive_count: i64,
 }
 
 impl ModerationConfig {
@@ -22,6 +25,7 @@ impl ModerationConfig {
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generation_queue_url: settings.required("GENERATION_QUEUE_URL")?,
             max_upload_bytes: settings.parsed_or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+            max_receive_count: settings.parsed_or("EVENT_MAX_RECEIVE_COUNT", 5)?,
         })
     }
 }

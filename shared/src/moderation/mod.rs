@@ -27,7 +27,7 @@ use crate::config::{ConfigError, EnvSource};
 use crate::generation::imaging::inspect::inspect_image;
 use crate::generations::{Generation, Generations, Status, TransitionError};
 use crate::providers::{Decision, Moderator, OpenAiClient, ProviderConfig, ProviderError};
-use crate::queue::{RetryLater, handle_batch};
+use crate::queue::{RetryLater, handle_batch, receive_count};
 use crate::wallets::Wallets;
 use log::{LogEntry, ModerationLog};
 
@@ -113,13 +113,13 @@ impl ModerationWorker {
                 warn!(bucket, "ignored an event from another bucket");
                 continue;
             }
-            self.object(&key).await?;
+            self.object(&key, receive_count(message)).await?;
         }
         Ok(())
     }
 
     /// One uploaded object: `selfies/<wallet>/<generation>`.
-    async fn object(&self, key: &str) -> Result<(), RetryLater> {
+    async fn object(&self, key: &str, receive_count: i64) -> Result<(), RetryLater> {
         let Some(generation_id) = generation_id_of(key) else {
             warn!("ignored an object outside selfies/<wallet>/<generation>");
             return Ok(());
@@ -136,7 +136,7 @@ impl ModerationWorker {
             return Ok(());
         }
         match generation.status {
-            Status::AwaitingUpload => self.moderate(&generation).await,
+            Status::AwaitingUpload => self.moderate(&generation, receive_count).await,
             // A redelivery after the job was queued: queue it again in case the first send
             // was lost; generate does each job once whatever it receives.
             Status::Queued => self.queue(&generation).await,
@@ -151,7 +151,11 @@ impl ModerationWorker {
         }
     }
 
-    async fn moderate(&self, generation: &Generation) -> Result<(), RetryLater> {
+    async fn moderate(
+        &self,
+        generation: &Generation,
+        receive_count: i64,
+    ) -> Result<(), RetryLater> {
         let now = self.clock.now();
         let entry = match self.log.get(&generation.id, now).await? {
             Some(entry) => entry,
@@ -165,6 +169,14 @@ impl ModerationWorker {
                     .await
                 {
                     Ok(verdict) => verdict,
+                    // The last delivery before the dead-letter queue: give the credits back
+                    // rather than leave them reserved for a check that never happened.
+                    Err(error)
+                        if error.is_retryable()
+                            && receive_count >= self.config.max_receive_count =>
+                    {
+                        return self.reject(generation, "moderation_unavailable").await;
+                    }
                     Err(error) if error.is_retryable() => {
                         return Err(RetryLater(error.code().to_owned()));
                     }
