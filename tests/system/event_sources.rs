@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{emulation_endpoint, repo_root, sdk};
+use crate::helpers::{bin_dir, emulation_endpoint, repo_root, sdk};
 
 const TEMPLATE: &str = "infra/local-stack/testdata/events-template.yaml";
 /// The uploaded key, and how AWS writes it in the notification.
@@ -21,16 +21,6 @@ const SELFIE_KEY: &str = "selfies/w1/写真 1+x.jpg";
 const SELFIE_KEY_IN_EVENT: &str = "selfies/w1/%E5%86%99%E7%9C%9F+1%2Bx.jpg";
 /// How long anything may take to show up in a probe's events file.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// Same lookup as the `local_stack` tests: ANUMI_BIN_DIR, else the cargo target dir.
-fn bin_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("ANUMI_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map_or_else(|_| repo_root().join("target"), PathBuf::from);
-    target.join("debug")
-}
 
 /// `local-stack serve` with the events template, every function being the probe, each
 /// recording into its own file.

@@ -43,6 +43,16 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where the built binaries are: `ANUMI_BIN_DIR`, else the cargo target directory's debug/.
+pub fn bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("ANUMI_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| repo_root().join("target"), PathBuf::from);
+    target.join("debug")
+}
+
 pub fn emulation_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").expect(
         "AWS_ENDPOINT_URL is not set: run the tests with ./infra/test.sh, which starts the AWS emulation",

@@ -1,23 +1,13 @@
 //! The local stack as a person uses it: the real `otp` binary behind the Lambda Runtime API
 //! emulator, the HTTP API on a local port, sign-in with the code from the emulated mailbox.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{emulation_endpoint, latest_code, local_secrets, repo_root};
-
-fn bin_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("ANUMI_BIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map_or_else(|_| repo_root().join("target"), PathBuf::from);
-    target.join("debug")
-}
+use crate::helpers::{bin_dir, emulation_endpoint, latest_code, local_secrets, repo_root};
 
 struct Stack {
     _child: Child,
@@ -98,30 +88,11 @@ async fn sign_in_over_http_through_the_local_stack() {
     let client = reqwest::Client::new();
     let email = format!("curl@{}.example.com", &id[10..22]);
 
-    let started = client
-        .post(format!("{}/auth/otp/start", stack.base))
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
-    let code = latest_code(&email).await;
-
-    let verified = client
-        .post(format!("{}/auth/otp/verify", stack.base))
-        .json(&json!({ "email": email, "code": code }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(verified.status(), 200);
-    let session = verified
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("session="))
-        .expect("the gateway passes the session cookie through");
-    assert!(session.contains("HttpOnly"));
+    let session = sign_in(&client, &stack.base, &email).await;
+    assert!(
+        session.contains("HttpOnly"),
+        "the gateway passes the cookie through: {session}"
+    );
     let pair = session.split(';').next().unwrap().to_owned();
 
     let me: Value = client
@@ -163,6 +134,7 @@ async fn sign_in_over_http_through_the_local_stack() {
     );
 }
 
+/// Signs in over HTTP with the emailed code; the `Set-Cookie` value of the session.
 async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
     let started = client
         .post(format!("{base}/auth/otp/start"))
@@ -185,11 +157,7 @@ async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> String {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+        .expect("a session cookie")
 }
 
 /// The whole way as a person sees it: the S3 upload event reaches `moderate` through the
@@ -202,6 +170,7 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
     let client = reqwest::Client::new();
     let email = format!("pipeline@{}.example.com", &id[10..22]);
     let session = sign_in(&client, &stack.base, &email).await;
+    let session = session.split(';').next().unwrap().to_owned();
 
     // Credits as a purchase would add them (billing is another issue).
     let sdk = crate::helpers::sdk().await;
