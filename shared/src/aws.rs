@@ -66,6 +66,15 @@ pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(config)
 }
 
+/// "Operation: error and its causes", for logs and retry reasons. SDK errors name codes,
+/// buckets and keys (pseudonymous ids), never item contents.
+pub fn failure(operation: &str, error: impl std::error::Error) -> String {
+    format!(
+        "{operation}: {}",
+        aws_smithy_types::error::display::DisplayErrorContext(error)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

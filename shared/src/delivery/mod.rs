@@ -163,12 +163,7 @@ impl GenerationWorker {
             .key(&generation.selfie_key)
             .send()
             .await
-            .map_err(|e| {
-                GenerateFailure::Retry(format!(
-                    "GetObject: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                ))
-            })?
+            .map_err(|e| GenerateFailure::Retry(crate::aws::failure("GetObject", e)))?
             .body
             .collect()
             .await
@@ -228,12 +223,7 @@ impl GenerationWorker {
                 .body(file.bytes.into())
                 .send()
                 .await
-                .map_err(|e| {
-                    GenerateFailure::Retry(format!(
-                        "PutObject: {}",
-                        aws_sdk_s3::error::DisplayErrorContext(e)
-                    ))
-                })?;
+                .map_err(|e| GenerateFailure::Retry(crate::aws::failure("PutObject", e)))?;
             stored.insert(file.file_name, key);
         }
         Ok(stored)

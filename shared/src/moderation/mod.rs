@@ -223,12 +223,7 @@ impl ModerationWorker {
             .key(&generation.selfie_key)
             .send()
             .await
-            .map_err(|e| {
-                RetryLater(format!(
-                    "GetObject: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                ))
-            })?;
+            .map_err(|e| RetryLater(crate::aws::failure("GetObject", e)))?;
         if object.content_length().unwrap_or_default() > self.config.max_upload_bytes {
             self.reject(generation, "image_too_large").await?;
             return Ok(None);
@@ -266,12 +261,7 @@ impl ModerationWorker {
             .key(&generation.selfie_key)
             .send()
             .await
-            .map_err(|e| {
-                RetryLater(format!(
-                    "DeleteObject: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                ))
-            })?;
+            .map_err(|e| RetryLater(crate::aws::failure("DeleteObject", e)))?;
         Ok(())
     }
 
@@ -286,12 +276,7 @@ impl ModerationWorker {
             .message_body(job)
             .send()
             .await
-            .map_err(|e| {
-                RetryLater(format!(
-                    "SendMessage: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(e)
-                ))
-            })?;
+            .map_err(|e| RetryLater(crate::aws::failure("SendMessage", e)))?;
         match self.generations.mark_queued(&generation.id).await {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
             Err(other) => Err(RetryLater(other.to_string())),
@@ -316,12 +301,7 @@ impl ModerationWorker {
             .tagging(tagging)
             .send()
             .await
-            .map_err(|e| {
-                RetryLater(format!(
-                    "PutObjectTagging: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                ))
-            })?;
+            .map_err(|e| RetryLater(crate::aws::failure("PutObjectTagging", e)))?;
         match self.generations.block(generation, self.clock.now()).await {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
             Err(other) => Err(RetryLater(other.to_string())),

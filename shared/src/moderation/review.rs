@@ -92,12 +92,7 @@ impl ReviewQueue {
             .key(&generation.selfie_key)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "DeleteObject: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                )
-            })?;
+            .map_err(|e| crate::aws::failure("DeleteObject", e))?;
         match self.generations.mark_removed(&generation.id, reason).await {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
             Err(other) => Err(other.to_string()),
@@ -298,12 +293,7 @@ impl ReviewApi {
             .message_body(job)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "SendMessage: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(e)
-                )
-            })?;
+            .map_err(|e| crate::aws::failure("SendMessage", e))?;
         Ok(())
     }
 
