@@ -14,7 +14,8 @@ use super::compose::paint_over;
 /// bubble in four lines, whatever the characters (a test checks the worst cases).
 pub const MAX_QUOTE_CHARS: usize = 80;
 
-static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/BIZUDPGothic-Bold-subset.ttf");
+pub(super) static FONT_BYTES: &[u8] =
+    include_bytes!("../../../assets/fonts/BIZUDPGothic-Bold-subset.ttf");
 
 static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| {
     // The file is compiled in and a unit test parses it, so this cannot fail at run time.
@@ -64,7 +65,8 @@ impl Quote {
         if text.chars().any(is_control_or_invisible) {
             return Err(QuoteError::InvalidCharacters);
         }
-        if text.chars().any(|c| FONT.glyph_id(c).0 == 0) {
+        // The generated table, not the font: validating must not load 2 MB of glyphs.
+        if text.chars().any(|c| !super::charset::can_draw(c)) {
             return Err(QuoteError::UnsupportedCharacters);
         }
         Ok(Self(text.to_owned()))

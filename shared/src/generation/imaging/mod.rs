@@ -6,6 +6,8 @@
 
 pub mod bubble;
 pub mod bundle;
+pub mod charset;
+mod charset_table;
 mod compose;
 pub mod inspect;
 pub mod sticker;
