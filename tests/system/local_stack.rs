@@ -95,15 +95,7 @@ async fn sign_in_over_http_through_the_local_stack() {
     );
     let pair = session.split(';').next().unwrap().to_owned();
 
-    let me: Value = client
-        .get(format!("{}/me", stack.base))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = get_json(&client, &format!("{}/me", stack.base), &pair).await;
     assert_eq!(me["email"], json!(email));
 
     let unknown = client
@@ -132,6 +124,19 @@ async fn sign_in_over_http_through_the_local_stack() {
         preflight.headers()["access-control-allow-credentials"],
         "true"
     );
+}
+
+/// A signed-in GET answered with JSON.
+async fn get_json(client: &reqwest::Client, url: &str, session: &str) -> Value {
+    client
+        .get(url)
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Signs in over HTTP with the emailed code; the `Set-Cookie` value of the session.
@@ -214,15 +219,12 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
 
     let mut generation = Value::Null;
     for _ in 0..240 {
-        generation = client
-            .get(format!("{}/generations/{generation_id}", stack.base))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        generation = get_json(
+            &client,
+            &format!("{}/generations/{generation_id}", stack.base),
+            &session,
+        )
+        .await;
         if generation["status"] == "ready" || generation["status"] == "failed" {
             break;
         }
@@ -244,15 +246,7 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
         zip.file_names()
             .any(|name| name.is_ok_and(|n| n == "sticker.png"))
     );
-    let me: Value = client
-        .get(format!("{}/me", stack.base))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = get_json(&client, &format!("{}/me", stack.base), &session).await;
     assert_eq!(me["credits"], 0, "two credits, charged once");
     let ready = crate::helpers::sent_mail(&email)
         .await

@@ -105,11 +105,15 @@ impl TestApp {
             .await
     }
 
-    async fn selfie_key(&self, generation_id: &str) -> String {
-        let item = self
-            .dynamodb
+    /// The item of `logical_id` (keyed by `generation_id`) for a generation, if any.
+    async fn item_of(
+        &self,
+        logical_id: &str,
+        generation_id: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.dynamodb
             .get_item()
-            .table_name(self.table("GenerationsTable"))
+            .table_name(self.table(logical_id))
             .key(
                 "generation_id",
                 aws_sdk_dynamodb::types::AttributeValue::S(generation_id.into()),
@@ -118,6 +122,12 @@ impl TestApp {
             .await
             .unwrap()
             .item
+    }
+
+    async fn selfie_key(&self, generation_id: &str) -> String {
+        let item = self
+            .item_of("GenerationsTable", generation_id)
+            .await
             .unwrap();
         item["selfie_key"].as_s().unwrap().clone()
     }
@@ -223,17 +233,8 @@ async fn a_selfie_becomes_avatars_stickers_a_speech_bubble_and_a_bundle() {
     assert!(moderated.batch_item_failures.is_empty());
 
     let log = app
-        .dynamodb
-        .get_item()
-        .table_name(app.table("ModerationLogTable"))
-        .key(
-            "generation_id",
-            aws_sdk_dynamodb::types::AttributeValue::S(id.clone()),
-        )
-        .send()
+        .item_of("ModerationLogTable", &id)
         .await
-        .unwrap()
-        .item
         .expect("a moderation log entry");
     assert_eq!(log["decision"].as_s().unwrap(), "allowed");
     assert_eq!(

@@ -95,6 +95,19 @@ enum Route {
     Unknown,
 }
 
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Start => "otp_start",
+            Self::Verify => "otp_verify",
+            Self::Logout => "logout",
+            Self::Me => "me",
+            Self::Locale => "locale",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 impl OtpApi {
     pub fn new(config: OtpConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
@@ -142,10 +155,7 @@ impl OtpApi {
             (Route::Unknown, _) => Err(ApiError::not_found()),
             _ => Err(ApiError::method_not_allowed()),
         };
-        let response = result.unwrap_or_else(ApiError::into_response);
-        // The route's name, not the raw path: a path can carry anything a client typed.
-        info!(route = ?route, method = %method, status = response.status().as_u16(), "request handled");
-        response
+        web::respond(route.name(), method, result)
     }
 
     /// Emails a sign-in code. The answer is the same whether or not the email has a

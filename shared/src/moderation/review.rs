@@ -168,13 +168,7 @@ impl ReviewApi {
             (["admin", "review", ..], _) => ("known", Err(ApiError::method_not_allowed())),
             _ => ("unknown", Err(ApiError::not_found())),
         };
-        let response = result.unwrap_or_else(ApiError::into_response);
-        info!(
-            route,
-            status = response.status().as_u16(),
-            "request handled"
-        );
-        response
+        web::respond(route, request.method(), result)
     }
 
     async fn admin(&self, request: &Request) -> Result<(), ApiError> {

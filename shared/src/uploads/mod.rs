@@ -97,13 +97,7 @@ impl UploadsApi {
             }
             _ => ("unknown", Err(ApiError::not_found())),
         };
-        let response = result.unwrap_or_else(ApiError::into_response);
-        info!(
-            route,
-            status = response.status().as_u16(),
-            "request handled"
-        );
-        response
+        web::respond(route, request.method(), result)
     }
 
     async fn create_upload(&self, request: &Request) -> ApiResult {

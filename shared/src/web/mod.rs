@@ -26,6 +26,18 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
     response
 }
 
+/// Turns a route's result into its response and logs the outcome under the route's name,
+/// never its raw path (a path can carry anything a client typed).
+pub fn respond(
+    route: &str,
+    method: &http::Method,
+    result: Result<Response<Body>, ApiError>,
+) -> Response<Body> {
+    let response = result.unwrap_or_else(ApiError::into_response);
+    tracing::info!(route, method = %method, status = response.status().as_u16(), "request handled");
+    response
+}
+
 /// Adds `Set-Cookie` headers (API Gateway turns each into an entry of `cookies`).
 pub fn with_cookies(mut response: Response<Body>, cookies: &[SetCookie]) -> Response<Body> {
     for cookie in cookies {
