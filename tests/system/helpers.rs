@@ -22,7 +22,7 @@ use shared::uploads::{UploadsApi, UploadsConfig};
 pub const CLIENT_IP: &str = "203.0.113.7";
 
 /// Local development secrets: long enough for the checks, obviously not production ones.
-pub fn local_secrets() -> [(&'static str, String); 3] {
+pub fn local_secrets() -> [(&'static str, String); 5] {
     [
         (
             "SESSION_SECRET",
@@ -35,6 +35,15 @@ pub fn local_secrets() -> [(&'static str, String); 3] {
         (
             "OTP_HASH_KEY",
             "local-otp-hash-key-0123456789abcdef".to_owned(),
+        ),
+        (
+            "TRIAL_LINK_SECRET",
+            "local-trial-link-secret-0123456789abcdef".to_owned(),
+        ),
+        // Cloudflare's documented always-pass dummy secret; trial tests pick others.
+        (
+            "TURNSTILE_SECRET",
+            shared::providers::turnstile::DUMMY_SECRET_PASSES.to_owned(),
         ),
     ]
 }
@@ -163,7 +172,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
                 .expect("upload-presign configuration"),
             &sdk,
             shared_clock.clone(),
-        ),
+        )
+        .expect("upload-presign clients"),
         moderation: ModerationWorker::new(
             ModerationConfig::from_env(of("ModerateFunction")).expect("moderate configuration"),
             shared::moderation::moderator_from_env(of("ModerateFunction"))
@@ -281,6 +291,13 @@ impl Call {
         if let Some(headers) = self.event["headers"].as_object_mut() {
             headers.remove(name);
         }
+        self
+    }
+
+    /// Sets the query string (as API Gateway v2 sends it: raw and parsed).
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.event["rawQueryString"] = json!(format!("{name}={value}"));
+        self.event["queryStringParameters"] = json!({ name: value });
         self
     }
 

@@ -15,7 +15,7 @@ use crate::helpers::{Answer, Call, TestApp, repo_root, sent_mail, spawn_app};
 const SELFIE: &str = "tests/fixtures/selfie.jpg";
 const JAPANESE_QUOTE: &str = "こんにちは、世界！";
 
-fn selfie_bytes() -> Vec<u8> {
+pub(crate) fn selfie_bytes() -> Vec<u8> {
     std::fs::read(repo_root().join(SELFIE)).expect("the selfie fixture")
 }
 
@@ -76,7 +76,7 @@ impl TestApp {
     }
 
     /// PUTs `bytes` to the presigned URL with exactly the headers it was signed with.
-    async fn upload(&self, order: &Answer, bytes: Vec<u8>) {
+    pub(crate) async fn upload(&self, order: &Answer, bytes: Vec<u8>) {
         let upload = &order.body["upload"];
         let mut request = reqwest::Client::new().put(upload["url"].as_str().unwrap());
         for (name, value) in upload["headers"].as_object().unwrap() {
@@ -92,7 +92,7 @@ impl TestApp {
 
     /// The S3 "object created" event for a generation's selfie, delivered through SQS the
     /// way AWS delivers it (fixture events/moderate/selfie-uploaded.json).
-    async fn deliver_upload_event(&self, generation_id: &str) -> SqsBatchResponse {
+    pub(crate) async fn deliver_upload_event(&self, generation_id: &str) -> SqsBatchResponse {
         let key = self.selfie_key(generation_id).await;
         let mut event: Value = read_event("moderate", "selfie-uploaded.json");
         let mut body: Value =
@@ -106,7 +106,7 @@ impl TestApp {
     }
 
     /// The item of `logical_id` (keyed by `generation_id`) for a generation, if any.
-    async fn item_of(
+    pub(crate) async fn item_of(
         &self,
         logical_id: &str,
         generation_id: &str,
@@ -134,7 +134,7 @@ impl TestApp {
 
     /// Every message on the generation queue, handed to the generate worker like the event
     /// source mapping does (one message per batch, its receive count as SQS reports it).
-    async fn run_generation_queue(&self) -> Vec<SqsBatchResponse> {
+    pub(crate) async fn run_generation_queue(&self) -> Vec<SqsBatchResponse> {
         let sqs = shared::aws::sqs(&self.sdk);
         let queue = self.queue_url("GenerationQueue").await;
         let received = sqs
@@ -207,7 +207,7 @@ fn full_order() -> Value {
     })
 }
 
-async fn download(url: &str) -> Vec<u8> {
+pub(crate) async fn download(url: &str) -> Vec<u8> {
     let response = reqwest::get(url).await.unwrap();
     assert!(
         response.status().is_success(),
@@ -779,6 +779,10 @@ async fn an_openai_moderation_block_is_not_retried_and_returns_the_credits() {
             generations_table: app.table("GenerationsTable").to_owned(),
             selfie_bucket: app.resources["SelfieBucket"].clone(),
             generated_bucket: app.resources["GeneratedBucket"].clone(),
+            trials_table: app.table("TrialsTable").to_owned(),
+            trial_link_secret: secrecy::SecretString::from(
+                "local-trial-link-secret-0123456789abcdef".to_owned(),
+            ),
             max_receive_count: 4,
         },
         maker,
