@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
+use shared::email::templates;
+use shared::locale::Locale;
 use shared::providers::turnstile::{DUMMY_SECRET_FAILS, DUMMY_SECRET_PASSES, DUMMY_SECRET_SPENT};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -36,7 +38,9 @@ impl Respond for Siteverify {
             .get("content-type")
             .is_some_and(|v| v == "application/x-www-form-urlencoded");
         let well_formed = form_encoded
-            && form.get("remoteip").map(String::as_str) == Some(CLIENT_IP)
+            && form
+                .get("remoteip")
+                .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_ok())
             && form.get("response").is_some_and(|r| !r.is_empty())
             && form
                 .get("idempotency_key")
@@ -141,7 +145,17 @@ async fn a_trial_passes_turnstile_and_becomes_an_avatar_without_a_wallet() {
         .start_trial(trial_body(DEVICE, Some(&email)), CLIENT_IP)
         .await;
     assert_eq!(trial.status, 201, "{}", trial.body);
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    let calls = server.received_requests().await.unwrap();
+    assert_eq!(calls.len(), 1);
+    let form: HashMap<String, String> = form_urlencoded::parse(&calls[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(
+        form["remoteip"], CLIENT_IP,
+        "the visitor's address, as API Gateway saw it"
+    );
+    assert_eq!(form["secret"], DUMMY_SECRET_PASSES);
+    assert_eq!(form["response"], "XXXX.DUMMY.TOKEN.XXXX");
     let id = trial.body["trial_id"].as_str().unwrap().to_owned();
     let token = trial.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(trial.body["status"], json!("awaiting_upload"));
@@ -172,15 +186,21 @@ async fn a_trial_passes_turnstile_and_becomes_an_avatar_without_a_wallet() {
     let generation = app.item_of("GenerationsTable", &id).await.unwrap();
     assert_eq!(generation["charge"].as_s().unwrap(), "charged");
 
-    // The link email first, then the ready email with the same signed link.
+    // The link email first, then the ready email with the same signed link, both in the
+    // language of the `locale` cookie (ja in the fixture).
     let mail = sent_mail(&email).await;
     assert_eq!(mail.len(), 2, "{mail:?}");
+    assert_eq!(mail[0].0, templates::trial_link(Locale::Ja, "").subject);
     assert!(mail[0].1.contains(&format!("/trial/{id}?token={token}")));
-    assert!(mail[1].0.contains("ready"), "{}", mail[1].0);
+    assert_eq!(
+        mail[1].0,
+        templates::deliverables_ready(Locale::Ja, "").subject
+    );
     assert!(mail[1].1.contains(&format!("/trial/{id}?token={token}")));
 
     // A wrong or another trial's token shows nothing.
-    let other = format!("{}0", &token[..token.len() - 1]);
+    let flipped = if token.ends_with('0') { '1' } else { '0' };
+    let other = format!("{}{flipped}", &token[..token.len() - 1]);
     assert_eq!(
         app.see_trial(&id, &other).await.error_code(),
         "trial_not_found"
