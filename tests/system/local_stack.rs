@@ -46,6 +46,8 @@ async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
         ("SESSION_SECRET", "SessionSecret"),
         ("IP_HASH_SALT", "IpHashSalt"),
         ("OTP_HASH_KEY", "OtpHashKey"),
+        ("TRIAL_LINK_SECRET", "TrialLinkSecret"),
+        ("TURNSTILE_SECRET", "TurnstileSecret"),
     ];
     for (env_name, value) in local_secrets() {
         let param = names.iter().find(|(e, _)| *e == env_name).unwrap().1;
