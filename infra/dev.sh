@@ -45,5 +45,7 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
   --param "SessionSecret=$(secret session-secret)" \
   --param "IpHashSalt=$(secret ip-hash-salt)" \
   --param "OtpHashKey=$(secret otp-hash-key)" \
+  --param "UnsubscribeKey=$(secret unsubscribe-key)" \
+  --param "ApiOrigin=http://$LISTEN" \
   --param "AdminEmails=${ADMIN_EMAILS:-}" \
   "${providers[@]}"

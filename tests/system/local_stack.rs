@@ -46,6 +46,7 @@ async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
         ("SESSION_SECRET", "SessionSecret"),
         ("IP_HASH_SALT", "IpHashSalt"),
         ("OTP_HASH_KEY", "OtpHashKey"),
+        ("UNSUBSCRIBE_KEY", "UnsubscribeKey"),
     ];
     for (env_name, value) in local_secrets() {
         let param = names.iter().find(|(e, _)| *e == env_name).unwrap().1;
