@@ -84,7 +84,8 @@ async fn a_signed_up_person_using_the_refund_form_keeps_sign_in_as_first_source(
 
 #[tokio::test]
 async fn a_retry_with_the_same_idempotency_key_records_and_emails_once() {
-    let app = spawn_app().await;
+    // Every attempt counts against the per-email limit; this test is about duplicates.
+    let app = spawn_app_with(&[("REFUND_REQUESTS_PER_EMAIL_PER_DAY", "10")]).await;
     let email = app.email("retry");
     let body = json!({ "email": email, "reason": "Wrong style." });
     let send = |key: Option<&'static str>| {
