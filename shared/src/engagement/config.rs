@@ -80,3 +80,49 @@ impl EngagementConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(unsubscribe_key: &str) -> HashMap<String, String> {
+        let secret = "0123456789abcdef0123456789abcdef";
+        [
+            ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("API_ORIGIN", "https://api.anumi.app"),
+            ("WALLETS_TABLE", "w"),
+            ("LEADS_TABLE", "l"),
+            ("RATE_LIMITS_TABLE", "r"),
+            ("REFUND_REQUESTS_TABLE", "rr"),
+            ("ANALYTICS_TABLE", "a"),
+            ("FEEDBACK_TABLE", "f"),
+            ("SESSION_SECRET", secret),
+            ("IP_HASH_SALT", secret),
+            ("UNSUBSCRIBE_KEY", unsubscribe_key),
+            ("FEEDBACK_PER_IP_PER_HOUR", "4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn reads_limits_with_defaults_and_refuses_a_short_unsubscribe_key() {
+        let config =
+            EngagementConfig::from_env(&env("unsubscribe-key-0123456789abcdef01")).unwrap();
+        assert_eq!(config.limits.feedback_per_ip, Limit::per(4, HOUR));
+        assert_eq!(config.limits.refund_requests_per_email, Limit::per(3, DAY));
+        let error = EngagementConfig::from_env(&env("short")).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    name: "UNSUBSCRIBE_KEY",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+}
