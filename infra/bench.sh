@@ -19,6 +19,7 @@ FUNCTIONS=(
   "generate GenerateFunction events/generate/job.json"
   "admin AdminFunction events/admin/review-queue.json"
   "retention-cron RetentionCronFunction events/retention-cron/scheduled.json"
+  "engagement EngagementFunction events/engagement/event.json"
 )
 packages=(-p hello-lambda)
 for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done
@@ -49,7 +50,7 @@ for entry in "${FUNCTIONS[@]}"; do
   read -r bin function event <<<"$entry"
   echo "$bin $(zip_size "$bin") $(measure --bin "$release/$bin" --template template.yaml --function "$function" \
     --prefix bench- --endpoint "$AWS_ENDPOINT_URL" \
-    --param "SessionSecret=$secret" --param "IpHashSalt=$secret" --param "OtpHashKey=$secret" \
+    --param "SessionSecret=$secret" --param "IpHashSalt=$secret" --param "OtpHashKey=$secret" --param "UnsubscribeKey=$secret" \
     --param ModerationProvider=local --param ImageProvider=local \
     --env OTP_RESEND_INTERVAL_SECONDS=0 --env OTP_CODES_PER_EMAIL_PER_HOUR=1000000 \
     --env OTP_STARTS_PER_IP_PER_HOUR=1000000 \

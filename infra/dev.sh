@@ -55,6 +55,8 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
   --param "IpHashSalt=$(secret ip-hash-salt)" \
   --param "OtpHashKey=$(secret otp-hash-key)" \
   --param "TrialLinkSecret=$(secret trial-link-secret)" \
+  --param "UnsubscribeKey=$(secret unsubscribe-key)" \
+  --param "ApiOrigin=http://$LISTEN" \
   --param "AdminEmails=${ADMIN_EMAILS:-}" \
   "${providers[@]}" \
   "${turnstile[@]}"

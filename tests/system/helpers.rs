@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use shared::auth::{OtpApi, OtpConfig};
 use shared::clock::{Clock, ManualClock};
 use shared::delivery::{DeliveryConfig, GenerationWorker};
+use shared::engagement::{EngagementApi, EngagementConfig};
 use shared::moderation::review::{ReviewApi, ReviewConfig};
 use shared::moderation::{ModerationConfig, ModerationWorker};
 use shared::retention::{RetentionConfig, RetentionJob};
@@ -22,7 +23,7 @@ use shared::uploads::{UploadsApi, UploadsConfig};
 pub const CLIENT_IP: &str = "203.0.113.7";
 
 /// Local development secrets: long enough for the checks, obviously not production ones.
-pub fn local_secrets() -> [(&'static str, String); 5] {
+pub fn local_secrets() -> [(&'static str, String); 6] {
     [
         (
             "SESSION_SECRET",
@@ -44,6 +45,10 @@ pub fn local_secrets() -> [(&'static str, String); 5] {
         (
             "TURNSTILE_SECRET",
             shared::providers::turnstile::DUMMY_SECRET_PASSES.to_owned(),
+        ),
+        (
+            "UNSUBSCRIBE_KEY",
+            "local-unsubscribe-key-0123456789abcdef".to_owned(),
         ),
     ]
 }
@@ -89,6 +94,9 @@ pub struct TestApp {
     pub delivery: GenerationWorker,
     pub review: ReviewApi,
     pub retention: RetentionJob,
+    pub engagement: EngagementApi,
+    /// The engagement function's environment, to build its parts (marketing mailer) in tests.
+    pub engagement_env: HashMap<String, String>,
     pub clock: ManualClock,
     pub sdk: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -197,8 +205,14 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             RetentionConfig::from_env(of("RetentionCronFunction"))
                 .expect("retention configuration"),
             &sdk,
+            shared_clock.clone(),
+        ),
+        engagement: EngagementApi::new(
+            EngagementConfig::from_env(of("EngagementFunction")).expect("engagement configuration"),
+            &sdk,
             shared_clock,
         ),
+        engagement_env: of("EngagementFunction").clone(),
         clock,
         dynamodb: shared::aws::dynamodb(&sdk),
         sdk,
@@ -294,13 +308,6 @@ impl Call {
         self
     }
 
-    /// Sets the query string (as API Gateway v2 sends it: raw and parsed).
-    pub fn query(mut self, name: &str, value: &str) -> Self {
-        self.event["rawQueryString"] = json!(format!("{name}={value}"));
-        self.event["queryStringParameters"] = json!({ name: value });
-        self
-    }
-
     pub fn cookies(mut self, cookies: &[&str]) -> Self {
         self.event["cookies"] = json!(cookies);
         self
@@ -337,6 +344,32 @@ impl Call {
 
     pub async fn send_to_admin(self, app: &TestApp) -> Answer {
         Answer::from(app.review.handle(self.request()).await)
+    }
+
+    pub async fn send_to_engagement(self, app: &TestApp) -> Answer {
+        Answer::from(app.engagement.handle(self.request()).await)
+    }
+
+    /// Sends to the engagement function and returns an HTML answer as (status, headers, text).
+    pub async fn page_from_engagement(self, app: &TestApp) -> (u16, HeaderMap, String) {
+        let response = app.engagement.handle(self.request()).await;
+        let text = match response.body() {
+            Body::Text(text) => text.clone(),
+            other => panic!("expected a text body, got {other:?}"),
+        };
+        (response.status().as_u16(), response.headers().clone(), text)
+    }
+
+    /// Replaces the query string (`rawQueryString` and `queryStringParameters`).
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        let raw: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.event["rawQueryString"] = json!(raw.join("&"));
+        let map: serde_json::Map<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        self.event["queryStringParameters"] = Value::Object(map);
+        self
     }
 }
 
@@ -422,6 +455,22 @@ pub async fn sent_mail(to: &str) -> Vec<(String, String)> {
                 m["body"].as_str().unwrap_or_default().to_owned(),
             )
         })
+        .collect()
+}
+
+/// The raw MIME messages the emulation's SES accepted for `to`, oldest first.
+pub async fn sent_raw_mail(to: &str) -> Vec<String> {
+    let data = emulation_state().await;
+    data["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|message| {
+            message["destinations"]
+                .as_array()
+                .is_some_and(|destinations| destinations.iter().any(|a| a == to))
+        })
+        .map(|m| m["raw_data"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
 

@@ -48,6 +48,7 @@ async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
         ("OTP_HASH_KEY", "OtpHashKey"),
         ("TRIAL_LINK_SECRET", "TrialLinkSecret"),
         ("TURNSTILE_SECRET", "TurnstileSecret"),
+        ("UNSUBSCRIBE_KEY", "UnsubscribeKey"),
     ];
     for (env_name, value) in local_secrets() {
         let param = names.iter().find(|(e, _)| *e == env_name).unwrap().1;
@@ -256,4 +257,60 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
         .filter(|(subject, _)| subject.contains("ready"))
         .count();
     assert_eq!(ready, 1);
+}
+
+/// The engagement routes as a browser and a mail provider reach them: JSON bodies, the
+/// query-string token, and the RFC 8058 form body through the local gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engagement_routes_over_http_through_the_local_stack() {
+    use secrecy::SecretString;
+    use shared::email::EmailAddress;
+    use shared::marketing::UnsubscribeTokens;
+
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let stack = start_stack(&format!("le{}-", &id[..10]), &[]).await;
+    let client = reqwest::Client::new();
+
+    let event = client
+        .post(format!("{}/events", stack.base))
+        .json(&json!({
+            "name": "pricing_viewed",
+            "device_id": "6f1c2a9e-3b7d-4c55-9e2a-0d4b8f1a7c33",
+            "context": { "page": "/pricing", "balance": 3 },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status(), 202);
+    assert_eq!(event.json::<Value>().await.unwrap()["dropped"], 1);
+
+    let key = local_secrets()
+        .into_iter()
+        .find(|(name, _)| *name == "UNSUBSCRIBE_KEY")
+        .unwrap()
+        .1;
+    let email = EmailAddress::parse(&format!("list@{}.example.com", &id[10..22])).unwrap();
+    let token = UnsubscribeTokens::new(SecretString::from(key)).token(&email);
+    let url = format!("{}/unsubscribe?token={token}", stack.base);
+    let page = client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("One-Click"));
+    let one_click = client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), 200);
+    assert_eq!(
+        one_click.json::<Value>().await.unwrap(),
+        json!({ "status": "unsubscribed" })
+    );
 }

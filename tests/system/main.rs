@@ -2,15 +2,18 @@
 //! template.yaml in the local AWS emulation under a fresh prefix, so tests run in parallel.
 //! Run through `./infra/test.sh`, which starts and stops the emulation.
 
+mod analytics;
 mod bad_input;
 mod event_sources;
 mod helpers;
 mod leads;
 mod limits;
 mod local_stack;
+mod marketing;
 mod pipeline;
 mod privacy;
 mod sessions;
 mod sign_in;
 mod sigv4;
+mod support;
 mod trial;

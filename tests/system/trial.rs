@@ -121,7 +121,7 @@ impl TestApp {
     async fn see_trial(&self, id: &str, token: &str) -> Answer {
         Call::event("upload-presign", "trial-get.json")
             .route("GET", &format!("/trial/{id}"))
-            .query("token", token)
+            .query(&[("token", token)])
             .send_to_uploads(self)
             .await
     }

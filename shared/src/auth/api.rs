@@ -317,7 +317,7 @@ impl OtpApi {
     }
 }
 
-fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
+pub(crate) fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
     EmailAddress::parse(raw).map_err(|error| match error {
         InvalidEmail::TooLong => ApiError::bad_request("field_too_long", error.to_string()),
         InvalidEmail::Malformed => ApiError::bad_request("invalid_email", error.to_string()),
@@ -332,7 +332,7 @@ fn parse_locale(raw: &str) -> Result<Locale, ApiError> {
 }
 
 /// The language of a request: the `locale` cookie, else `Accept-Language`, else English.
-fn request_locale(request: &Request) -> Locale {
+pub(crate) fn request_locale(request: &Request) -> Locale {
     request_cookie(request, LOCALE_COOKIE)
         .and_then(|value| value.parse().ok())
         .or_else(|| {

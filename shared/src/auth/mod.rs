@@ -7,6 +7,7 @@ mod guard;
 mod session;
 
 pub use api::{OtpApi, WalletView};
+pub(crate) use api::{parse_email, request_locale};
 pub use codes::{CODE_TTL_SECONDS, MAX_ATTEMPTS, OneTimeCodes, VerifyOutcome};
 pub use config::{OtpConfig, OtpLimits, Secrets, Tables};
 pub use guard::SignedIn;

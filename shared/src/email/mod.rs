@@ -1,6 +1,7 @@
 //! Email addresses, the transactional email templates, and sending through SES.
 
 mod address;
+pub mod mime;
 mod sender;
 pub mod templates;
 

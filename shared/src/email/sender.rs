@@ -1,7 +1,9 @@
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, RawMessage};
 
+use super::mime::{self, Header};
 use super::{Email, EmailAddress};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,12 +43,39 @@ impl Mailer {
                     .build(),
             )
             .build();
+        self.dispatch(to, EmailContent::builder().simple(message).build())
+            .await
+    }
+
+    /// Sends `email` as a raw MIME message carrying `headers` of our own (marketing email's
+    /// `List-Unsubscribe`); returns the SES message id.
+    pub async fn send_with_headers(
+        &self,
+        to: &EmailAddress,
+        email: &Email,
+        headers: &[Header],
+    ) -> Result<String, MailError> {
+        let raw = mime::build(&self.from, to, email, headers)
+            .map_err(|error| MailError(error.to_string()))?;
+        let raw = RawMessage::builder()
+            .data(Blob::new(raw.into_bytes()))
+            .build()
+            .map_err(|error| MailError(error.to_string()))?;
+        self.dispatch(to, EmailContent::builder().raw(raw).build())
+            .await
+    }
+
+    async fn dispatch(
+        &self,
+        to: &EmailAddress,
+        content: EmailContent,
+    ) -> Result<String, MailError> {
         let output = self
             .client
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(to.as_str()).build())
-            .content(EmailContent::builder().simple(message).build())
+            .content(content)
             .send()
             .await
             // Only the error code: SES messages can quote the recipient address.

@@ -126,6 +126,83 @@ pub fn trial_link(locale: Locale, link: &str) -> Email {
     }
 }
 
+/// "We received your refund request". The form is public, so the email echoes nothing the
+/// sender typed except the (charset-checked) order id: it cannot carry someone's message to
+/// an address they do not own.
+pub fn refund_request_received(locale: Locale, reference: &str, order_id: Option<&str>) -> Email {
+    let reference_html = escape_html(reference);
+    let order_html = order_id.map(escape_html);
+    match locale {
+        Locale::En => {
+            let order_line = order_id.map_or(String::new(), |id| format!("Order: {id}\n"));
+            let order_p = order_html.map_or(String::new(), |id| format!("<p>Order: {id}</p>"));
+            Email {
+                subject: "We received your Anumi refund request".to_owned(),
+                text: format!(
+                    "We received your refund request and will reply within a few business days.\n\n\
+                     Reference: {reference}\n{order_line}\n\
+                     If you did not send it, you can ignore this email.\n\nAnumi"
+                ),
+                html: layout(
+                    "en",
+                    &format!(
+                        "<p>We received your refund request and will reply within a few business days.</p>\
+                         <p>Reference: {reference_html}</p>{order_p}\
+                         <p>If you did not send it, you can ignore this email.</p>"
+                    ),
+                ),
+            }
+        }
+        Locale::Ja => {
+            let order_line = order_id.map_or(String::new(), |id| format!("注文番号: {id}\n"));
+            let order_p = order_html.map_or(String::new(), |id| format!("<p>注文番号: {id}</p>"));
+            Email {
+                subject: "Anumi 返金リクエストを受け付けました".to_owned(),
+                text: format!(
+                    "返金リクエストを受け付けました。数営業日以内にご連絡します。\n\n\
+                     受付番号: {reference}\n{order_line}\n\
+                     お心当たりがない場合は、このメールを無視してください。\n\nAnumi"
+                ),
+                html: layout(
+                    "ja",
+                    &format!(
+                        "<p>返金リクエストを受け付けました。数営業日以内にご連絡します。</p>\
+                         <p>受付番号: {reference_html}</p>{order_p}\
+                         <p>お心当たりがない場合は、このメールを無視してください。</p>"
+                    ),
+                ),
+            }
+        }
+    }
+}
+
+/// Adds the unsubscribe line every marketing email carries in its body, besides the
+/// `List-Unsubscribe` header.
+pub fn with_unsubscribe_footer(locale: Locale, email: Email, unsubscribe_url: &str) -> Email {
+    let url_html = escape_html(unsubscribe_url);
+    let (text, html) = match locale {
+        Locale::En => (
+            format!("\n\nUnsubscribe from these emails: {unsubscribe_url}"),
+            format!(
+                "<p style=\"font-size:12px\"><a href=\"{url_html}\">Unsubscribe</a> from these emails.</p>"
+            ),
+        ),
+        Locale::Ja => (
+            format!("\n\n配信停止: {unsubscribe_url}"),
+            format!("<p style=\"font-size:12px\"><a href=\"{url_html}\">配信停止</a></p>"),
+        ),
+    };
+    let html_with_footer = match email.html.rfind("</body>") {
+        Some(at) => format!("{}{html}{}", &email.html[..at], &email.html[at..]),
+        None => format!("{}{html}", email.html),
+    };
+    Email {
+        subject: email.subject,
+        text: format!("{}{text}", email.text),
+        html: html_with_footer,
+    }
+}
+
 fn layout(lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\
@@ -187,6 +264,35 @@ mod tests {
             assert!(!email.html.contains("<y>"));
         }
         assert!(trial_link(Locale::Ja, "x").subject.contains("無料お試し"));
+    }
+
+    #[test]
+    fn refund_confirmation_names_the_reference_and_order_in_each_language() {
+        for locale in [Locale::En, Locale::Ja] {
+            let email = refund_request_received(locale, "R-1234", Some("ord_<9>"));
+            assert!(email.text.contains("R-1234") && email.html.contains("R-1234"));
+            assert!(email.text.contains("ord_<9>"));
+            assert!(email.html.contains("ord_&lt;9&gt;"));
+            let without = refund_request_received(locale, "R-1234", None);
+            assert!(!without.text.contains("ord_"));
+        }
+    }
+
+    #[test]
+    fn marketing_footer_links_the_unsubscribe_url_in_both_parts() {
+        let base = deliverables_ready(Locale::Ja, "https://anumi.app/x");
+        let email = with_unsubscribe_footer(
+            Locale::Ja,
+            base,
+            "https://api.anumi.app/unsubscribe?token=a&b",
+        );
+        assert!(
+            email
+                .text
+                .contains("https://api.anumi.app/unsubscribe?token=a&b")
+        );
+        assert!(email.html.contains("token=a&amp;b"));
+        assert!(email.html.find("配信停止").unwrap() < email.html.find("</body>").unwrap());
     }
 
     #[test]
