@@ -19,6 +19,7 @@ FUNCTIONS=(
   "generate GenerateFunction events/generate/job.json"
   "admin AdminFunction events/admin/review-queue.json"
   "retention-cron RetentionCronFunction events/retention-cron/scheduled.json"
+  "polar-webhook PolarWebhookFunction events/polar-webhook/unknown-event.json"
 )
 packages=(-p hello-lambda)
 for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done

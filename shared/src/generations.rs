@@ -177,15 +177,14 @@ impl Generations {
             .condition_expression("attribute_not_exists(generation_id)")
             .build()
             .map_err(|e| self.build_error(e))?;
-        let reserve = self
-            .wallets
-            .reserve_credits(&generation.wallet_id, generation.cost)?;
-        self.transact(vec![reserve, TransactWriteItem::builder().put(put).build()])
-            .await
-            .map_err(|error| match error {
-                TransitionError::NotAllowed => TransitionError::InsufficientCredits,
-                other => other,
-            })
+        let mut items =
+            self.wallets
+                .reserve_credits(&generation.wallet_id, generation.cost, &generation.id)?;
+        items.push(TransactWriteItem::builder().put(put).build());
+        self.transact(items).await.map_err(|error| match error {
+            TransitionError::NotAllowed => TransitionError::InsufficientCredits,
+            other => other,
+        })
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
@@ -308,10 +307,10 @@ impl Generations {
                 (":reserved", s(Charge::Reserved.as_str())),
             ],
         )?;
-        let refund = self
-            .wallets
-            .return_credits(&generation.wallet_id, generation.cost)?;
-        self.transact(vec![update, refund]).await
+        let refund =
+            self.wallets
+                .return_credits(&generation.wallet_id, generation.cost, &generation.id)?;
+        self.transact([vec![update], refund].concat()).await
     }
 
     /// An admin found the block a false positive: the credits are reserved again and the
@@ -329,10 +328,10 @@ impl Generations {
                 (":pending", s(REVIEW_PENDING)),
             ],
         )?;
-        let reserve = self
-            .wallets
-            .reserve_credits(&generation.wallet_id, generation.cost)?;
-        match self.transact(vec![update, reserve]).await {
+        let reserve =
+            self.wallets
+                .reserve_credits(&generation.wallet_id, generation.cost, &generation.id)?;
+        match self.transact([vec![update], reserve].concat()).await {
             Err(TransitionError::NotAllowed) => {
                 // Tell apart "already reviewed" from "the credits are gone".
                 let current = self.get(&generation.id).await?;
@@ -426,10 +425,10 @@ impl Generations {
                 (":reserved", s(Charge::Reserved.as_str())),
             ],
         )?;
-        let refund = self
-            .wallets
-            .return_credits(&generation.wallet_id, generation.cost)?;
-        self.transact(vec![update, refund]).await
+        let refund =
+            self.wallets
+                .return_credits(&generation.wallet_id, generation.cost, &generation.id)?;
+        self.transact([vec![update], refund].concat()).await
     }
 
     /// Records that the "ready" email went out; true only for the first caller.

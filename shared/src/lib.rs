@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod aws;
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod delivery;

@@ -12,6 +12,7 @@ use http::HeaderMap;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::auth::{OtpApi, OtpConfig};
+use shared::billing::{BillingApi, BillingConfig};
 use shared::clock::{Clock, ManualClock};
 use shared::delivery::{DeliveryConfig, GenerationWorker};
 use shared::moderation::review::{ReviewApi, ReviewConfig};
@@ -21,8 +22,11 @@ use shared::uploads::{UploadsApi, UploadsConfig};
 
 pub const CLIENT_IP: &str = "203.0.113.7";
 
+/// The local webhook endpoint secret (Standard Webhooks form: whsec_ + base64 of the key).
+pub const POLAR_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtcG9sYXItd2ViaG9vay1rZXktMDEyMzQ1Njc4OQ==";
+
 /// Local development secrets: long enough for the checks, obviously not production ones.
-pub fn local_secrets() -> [(&'static str, String); 3] {
+pub fn local_secrets() -> [(&'static str, String); 5] {
     [
         (
             "SESSION_SECRET",
@@ -36,6 +40,12 @@ pub fn local_secrets() -> [(&'static str, String); 3] {
             "OTP_HASH_KEY",
             "local-otp-hash-key-0123456789abcdef".to_owned(),
         ),
+        (
+            "POLAR_ACCESS_TOKEN",
+            "polar_oat_local_test_token".to_owned(),
+        ),
+        // whsec_ + base64("local-polar-webhook-key-0123456789"): the newer key format.
+        ("POLAR_WEBHOOK_SECRET", POLAR_WEBHOOK_SECRET.to_owned()),
     ]
 }
 
@@ -80,6 +90,7 @@ pub struct TestApp {
     pub delivery: GenerationWorker,
     pub review: ReviewApi,
     pub retention: RetentionJob,
+    pub billing: BillingApi,
     pub clock: ManualClock,
     pub sdk: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -186,6 +197,12 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         retention: RetentionJob::new(
             RetentionConfig::from_env(of("RetentionCronFunction"))
                 .expect("retention configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        billing: BillingApi::new(
+            BillingConfig::from_env(of("PolarWebhookFunction"))
+                .expect("polar-webhook configuration"),
             &sdk,
             shared_clock,
         ),
@@ -321,6 +338,10 @@ impl Call {
     pub async fn send_to_admin(self, app: &TestApp) -> Answer {
         Answer::from(app.review.handle(self.request()).await)
     }
+
+    pub async fn send_to_billing(self, app: &TestApp) -> Answer {
+        Answer::from(app.billing.handle(self.request()).await)
+    }
 }
 
 impl TestApp {
@@ -361,6 +382,20 @@ impl TestApp {
 
     pub fn table(&self, logical_id: &str) -> &str {
         &self.tables[logical_id]
+    }
+
+    /// The wallets of this test, with the credit ledger every balance change is recorded in.
+    pub fn wallets(&self) -> shared::wallets::Wallets {
+        shared::wallets::Wallets::new(self.dynamodb.clone(), self.table("WalletsTable"))
+            .with_ledger(self.ledger())
+    }
+
+    pub fn ledger(&self) -> shared::billing::ledger::Ledger {
+        shared::billing::ledger::Ledger::new(
+            self.dynamodb.clone(),
+            self.table("LedgerTable"),
+            Arc::new(self.clock.clone()),
+        )
     }
 
     pub async fn scan(&self, logical_id: &str) -> Vec<HashMap<String, AttributeValue>> {

@@ -46,6 +46,8 @@ async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
         ("SESSION_SECRET", "SessionSecret"),
         ("IP_HASH_SALT", "IpHashSalt"),
         ("OTP_HASH_KEY", "OtpHashKey"),
+        ("POLAR_ACCESS_TOKEN", "PolarAccessToken"),
+        ("POLAR_WEBHOOK_SECRET", "PolarWebhookSecret"),
     ];
     for (env_name, value) in local_secrets() {
         let param = names.iter().find(|(e, _)| *e == env_name).unwrap().1;
@@ -182,7 +184,12 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
     let wallets = shared::wallets::Wallets::new(
         shared::aws::dynamodb(&sdk),
         local_stack::naming::table_name(&prefix, "WalletsTable"),
-    );
+    )
+    .with_ledger(shared::billing::ledger::Ledger::new(
+        shared::aws::dynamodb(&sdk),
+        local_stack::naming::table_name(&prefix, "LedgerTable"),
+        std::sync::Arc::new(shared::clock::SystemClock),
+    ));
     let wallet = wallets
         .find_by_email(&shared::email::EmailAddress::parse(&email).unwrap())
         .await

@@ -8,7 +8,6 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use image::{GenericImageView, Rgba, RgbaImage};
 use serde_json::{Value, json};
 use shared::email::EmailAddress;
-use shared::wallets::Wallets;
 
 use crate::helpers::{Answer, Call, TestApp, repo_root, sent_mail, spawn_app};
 
@@ -41,7 +40,7 @@ impl TestApp {
     async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
         let email = self.email(name);
         let session = self.sign_in(&email).await;
-        let wallets = Wallets::new(self.dynamodb.clone(), self.table("WalletsTable"));
+        let wallets = self.wallets();
         let wallet = wallets
             .find_by_email(&EmailAddress::parse(&email).unwrap())
             .await
@@ -776,6 +775,7 @@ async fn an_openai_moderation_block_is_not_retried_and_returns_the_credits() {
             app_origin: "https://anumi.app".parse().unwrap(),
             email_from: "no-reply@anumi.app".into(),
             wallets_table: app.table("WalletsTable").to_owned(),
+            ledger_table: app.table("LedgerTable").to_owned(),
             generations_table: app.table("GenerationsTable").to_owned(),
             selfie_bucket: app.resources["SelfieBucket"].clone(),
             generated_bucket: app.resources["GeneratedBucket"].clone(),
@@ -897,6 +897,7 @@ async fn when_moderation_stays_unavailable_the_last_delivery_returns_the_credits
     let worker = shared::moderation::ModerationWorker::new(
         shared::moderation::ModerationConfig {
             wallets_table: app.table("WalletsTable").to_owned(),
+            ledger_table: app.table("LedgerTable").to_owned(),
             generations_table: app.table("GenerationsTable").to_owned(),
             moderation_log_table: app.table("ModerationLogTable").to_owned(),
             selfie_bucket: app.resources["SelfieBucket"].clone(),

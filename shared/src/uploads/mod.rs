@@ -19,6 +19,7 @@ use serde_json::json;
 use tracing::{error, info};
 
 use crate::auth::{SessionKeys, SignedIn};
+use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, rfc3339};
 use crate::generation::imaging::bubble::{Quote, QuoteError};
 use crate::generation::style::Style;
@@ -71,7 +72,9 @@ type ApiResult = Result<Response<Body>, ApiError>;
 impl UploadsApi {
     pub fn new(config: UploadsConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
-        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
+            Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
+        );
         Self {
             signed_in: SignedIn::new(
                 SessionKeys::new(&config.session_secret),
