@@ -321,6 +321,11 @@ impl Call {
         self
     }
 
+    /// The fixture's body as text.
+    pub fn event_body(&self) -> String {
+        self.event["body"].as_str().unwrap_or_default().to_owned()
+    }
+
     pub fn request(&self) -> lambda_http::Request {
         lambda_http::request::from_str(&self.event.to_string())
             .expect("the event deserializes as lambda_http does in Lambda")

@@ -3,6 +3,7 @@
 //! Run through `./infra/test.sh`, which starts and stops the emulation.
 
 mod bad_input;
+mod billing;
 mod event_sources;
 mod helpers;
 mod leads;

@@ -14,12 +14,12 @@ use crate::helpers::{Answer, Call, TestApp, repo_root, sent_mail, spawn_app};
 const SELFIE: &str = "tests/fixtures/selfie.jpg";
 const JAPANESE_QUOTE: &str = "こんにちは、世界！";
 
-fn selfie_bytes() -> Vec<u8> {
+pub(crate) fn selfie_bytes() -> Vec<u8> {
     std::fs::read(repo_root().join(SELFIE)).expect("the selfie fixture")
 }
 
 /// A PNG that the local moderation stand-in blocks (its documented magenta test marker).
-fn blocked_marker_png() -> Vec<u8> {
+pub(crate) fn blocked_marker_png() -> Vec<u8> {
     let image = RgbaImage::from_pixel(64, 64, Rgba([255, 0, 255, 255]));
     let mut bytes = Vec::new();
     image::DynamicImage::ImageRgba8(image)
@@ -31,13 +31,13 @@ fn blocked_marker_png() -> Vec<u8> {
     bytes
 }
 
-struct Person {
-    email: String,
-    session: String,
+pub(crate) struct Person {
+    pub(crate) email: String,
+    pub(crate) session: String,
 }
 
 impl TestApp {
-    async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
+    pub(crate) async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
         let email = self.email(name);
         let session = self.sign_in(&email).await;
         let wallets = self.wallets();
@@ -52,13 +52,13 @@ impl TestApp {
         Person { email, session }
     }
 
-    async fn credits(&self, person: &Person) -> i64 {
+    pub(crate) async fn credits(&self, person: &Person) -> i64 {
         self.me(&person.session).await.body["credits"]
             .as_i64()
             .unwrap()
     }
 
-    async fn order(&self, person: &Person, body: Value) -> Answer {
+    pub(crate) async fn order(&self, person: &Person, body: Value) -> Answer {
         Call::event("upload-presign", "create-upload.json")
             .json(body)
             .cookies(&[&person.session])
@@ -75,7 +75,7 @@ impl TestApp {
     }
 
     /// PUTs `bytes` to the presigned URL with exactly the headers it was signed with.
-    async fn upload(&self, order: &Answer, bytes: Vec<u8>) {
+    pub(crate) async fn upload(&self, order: &Answer, bytes: Vec<u8>) {
         let upload = &order.body["upload"];
         let mut request = reqwest::Client::new().put(upload["url"].as_str().unwrap());
         for (name, value) in upload["headers"].as_object().unwrap() {
@@ -91,7 +91,7 @@ impl TestApp {
 
     /// The S3 "object created" event for a generation's selfie, delivered through SQS the
     /// way AWS delivers it (fixture events/moderate/selfie-uploaded.json).
-    async fn deliver_upload_event(&self, generation_id: &str) -> SqsBatchResponse {
+    pub(crate) async fn deliver_upload_event(&self, generation_id: &str) -> SqsBatchResponse {
         let key = self.selfie_key(generation_id).await;
         let mut event: Value = read_event("moderate", "selfie-uploaded.json");
         let mut body: Value =
@@ -133,7 +133,7 @@ impl TestApp {
 
     /// Every message on the generation queue, handed to the generate worker like the event
     /// source mapping does (one message per batch, its receive count as SQS reports it).
-    async fn run_generation_queue(&self) -> Vec<SqsBatchResponse> {
+    pub(crate) async fn run_generation_queue(&self) -> Vec<SqsBatchResponse> {
         let sqs = shared::aws::sqs(&self.sdk);
         let queue = self.queue_url("GenerationQueue").await;
         let received = sqs
@@ -196,7 +196,7 @@ fn sqs_event(body: &str, message_id: &str, receive_count: &str) -> SqsEvent {
     serde_json::from_value(event).unwrap()
 }
 
-fn full_order() -> Value {
+pub(crate) fn full_order() -> Value {
     json!({
         "content_type": "image/jpeg",
         "content_length": selfie_bytes().len(),
