@@ -258,7 +258,8 @@ async fn partial_then_full_refunds_take_the_matching_credits_back_once_and_email
     assert_eq!(again.body["status"], json!("duplicate"));
     assert_eq!(app.balance(&buyer.wallet_id).await, 7);
 
-    // The rest refunded (cumulative 1000): the other 7 go back.
+    // The rest refunded (cumulative 1000), a minute later: the other 7 go back.
+    app.clock.advance(60);
     let full = event(
         "order.refunded",
         order(&buyer.wallet_id, "ord-r", "refunded", 1000),
@@ -271,7 +272,8 @@ async fn partial_then_full_refunds_take_the_matching_credits_back_once_and_email
     let refunds: Vec<_> = entries.iter().filter(|e| e.kind == "refund").collect();
     assert_eq!(
         refunds.iter().map(|e| e.credits).collect::<Vec<_>>(),
-        [-3, -7]
+        [-3, -7],
+        "entries are ordered by time"
     );
     assert_eq!(refunds[0].amount, Some(-330), "300 net + 30 tax");
     assert_eq!(app.ledger_sum(&buyer.wallet_id).await, 0);
@@ -375,6 +377,7 @@ async fn balance_equals_the_sum_of_the_ledger_through_purchase_generation_and_bl
     };
 
     // Reserved, then charged when the deliverables are ready.
+    app.clock.advance(60);
     let made = app.order(&person, full_order()).await;
     assert_eq!(made.status, 201, "{}", made.body);
     app.upload(&made, selfie_bytes()).await;
@@ -392,12 +395,15 @@ async fn balance_equals_the_sum_of_the_ledger_through_purchase_generation_and_bl
             .all(|r| r.batch_item_failures.is_empty())
     );
 
-    // Reserved, then returned when moderation blocks the selfie.
+    // Reserved, then returned when moderation blocks the selfie (later, so the ledger's
+    // time order is the order of events).
+    app.clock.advance(60);
     let blocked = app
         .order(&person, json!({ "content_type": "image/png", "content_length": blocked_marker_png().len(), "style": "anime" }))
         .await;
     assert_eq!(blocked.status, 201, "{}", blocked.body);
     app.upload(&blocked, blocked_marker_png()).await;
+    app.clock.advance(60);
     app.deliver_upload_event(blocked.body["generation_id"].as_str().unwrap())
         .await;
 

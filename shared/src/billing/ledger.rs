@@ -151,7 +151,7 @@ impl Ledger {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Every entry of the wallet, oldest first.
+    /// Every entry of the wallet, oldest first (entries of the same second in no set order).
     pub async fn entries(&self, wallet_id: &str) -> Result<Vec<StoredEntry>, StoreError> {
         let mut entries = Vec::new();
         let mut start = None;
