@@ -262,3 +262,55 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
         .count();
     assert_eq!(ready, 1);
 }
+
+/// `PolarServer=local`: checkout answers the labelled stand-in page, whose visit sends the
+/// polar-webhook function a correctly signed `order.paid`, so credits arrive end to end
+/// with no Polar account (and no payment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_stand_in_checkout_credits_through_a_signed_webhook() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let stack = start_stack(
+        &format!("lc{}-", &id[..10]),
+        &["--param".into(), "PolarServer=local".into()],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let email = format!("buyer@{}.example.com", &id[10..22]);
+    let session = sign_in(&client, &stack.base, &email).await;
+    let session = session.split(';').next().unwrap().to_owned();
+
+    let checkout: Value = client
+        .post(format!("{}/checkout", stack.base))
+        .header("cookie", &session)
+        .json(&json!({ "product": "starter" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checkout["local_stand_in"], json!(true), "{checkout}");
+    let url = checkout["checkout_url"].as_str().unwrap();
+    let path = &url[url
+        .find("/_local/polar/checkout")
+        .expect("the stand-in page")..];
+
+    let paid = client
+        .get(format!("{}{path}", stack.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let report: Value = paid.json().await.unwrap();
+    assert!(
+        report["local_stand_in"]
+            .as_str()
+            .unwrap()
+            .contains("no payment")
+    );
+    assert_eq!(report["webhook_status"], json!(200), "{report}");
+    assert_eq!(report["webhook_answer"]["status"], json!("credited"));
+
+    let me = get_json(&client, &format!("{}/me", stack.base), &session).await;
+    assert_eq!(me["credits"], json!(10));
+}

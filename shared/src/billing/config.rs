@@ -94,6 +94,9 @@ pub struct BillingConfig {
     pub access_token: SecretString,
     pub webhook: Verifier,
     pub products: Vec<CreditPack>,
+    /// `POLAR_LOCAL_CHECKOUT_URL`: the local stack's stand-in checkout page, used only with
+    /// `POLAR_SERVER=local`.
+    pub local_checkout_url: String,
     /// Where Polar sends the buyer after paying (`{APP_ORIGIN}/credits?checkout_id=…`).
     pub success_url: String,
 }
@@ -153,6 +156,9 @@ impl BillingConfig {
             wallets_table: settings.required("WALLETS_TABLE")?,
             ledger_table: settings.required("LEDGER_TABLE")?,
             orders_table: settings.required("ORDERS_TABLE")?,
+            local_checkout_url: source
+                .get("POLAR_LOCAL_CHECKOUT_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000/_local/polar/checkout".to_owned()),
             server,
             access_token: settings.secret("POLAR_ACCESS_TOKEN", 8)?,
             webhook,

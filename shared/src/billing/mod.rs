@@ -16,6 +16,10 @@
 //! body we cannot read (Polar retries non-2xx, so after a fix the event is not lost);
 //! 409 `order_not_credited` for a refund of an order whose `order.paid` has not arrived yet
 //! (retried until it has); 503 when storage or email fails (retried).
+//!
+//! `POLAR_SERVER=local` (refused in prod): checkout answers the URL of the local stack's
+//! labelled stand-in checkout (`infra/local-stack/src/local_checkout.rs`), which takes no
+//! payment and sends this function a correctly signed `order.paid` for amount 0.
 
 pub mod config;
 pub mod ledger;
@@ -165,9 +169,17 @@ impl BillingApi {
             ApiError::bad_request("unknown_product", "No credit pack has that name.")
         })?;
         let Some(polar) = &self.polar else {
-            return Err(ApiError::unavailable(
-                "checkout_unavailable",
-                "Payments are not configured here (POLAR_SERVER=local).",
+            // POLAR_SERVER=local (never in prod): the local stack's labelled stand-in, which
+            // takes no payment and sends a signed order.paid when visited.
+            let url = format!(
+                "{}?product_id={}&wallet_id={}",
+                self.config.local_checkout_url,
+                query_encode(&pack.polar_product_id),
+                query_encode(&wallet.id)
+            );
+            return Ok(web::json_response(
+                StatusCode::CREATED,
+                &json!({ "checkout_url": url, "checkout_id": null, "product": pack.name, "credits": pack.credits, "local_stand_in": true }),
             ));
         };
         let checkout = polar
@@ -539,6 +551,18 @@ fn malformed() -> ApiError {
 fn internal(failure: impl std::fmt::Display) -> ApiError {
     error!(error = %failure, "billing failure");
     ApiError::unavailable("billing_unavailable", "Try again in a moment.")
+}
+
+fn query_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// `1999, "usd"` → `USD 19.99`; zero-decimal currencies (JPY, KRW) have no fraction.
