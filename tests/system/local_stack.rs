@@ -300,8 +300,9 @@ async fn the_local_stand_in_checkout_credits_through_a_signed_webhook() {
         .send()
         .await
         .unwrap();
-    assert_eq!(paid.status(), 200);
+    let status = paid.status();
     let report: Value = paid.json().await.unwrap();
+    assert_eq!(status, 200, "{report}");
     assert!(
         report["local_stand_in"]
             .as_str()

@@ -359,7 +359,12 @@ impl BillingApi {
                 warn!(order = %order.id, status = %record.status, "refund of an order that was never credited");
                 return Ok(acknowledged("ignored"));
             }
-            if let Some(seen) = self.orders.webhook(webhook_id).await.map_err(internal)? {
+            if let Some(seen) = self
+                .orders
+                .webhook(webhook_id, self.clock.now())
+                .await
+                .map_err(internal)?
+            {
                 return self.refund_email(webhook_id, &record, &seen).await;
             }
             if order.refunded_amount <= record.refunded_amount {
@@ -441,7 +446,7 @@ impl BillingApi {
                     info!(order = %order.id, credits_taken = take, shortfall, "refund recorded");
                     let seen = self
                         .orders
-                        .webhook(webhook_id)
+                        .webhook(webhook_id, self.clock.now())
                         .await
                         .map_err(internal)?
                         .ok_or_else(|| internal("refund record missing after its transaction"))?;

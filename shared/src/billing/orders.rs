@@ -198,9 +198,13 @@ impl Orders {
             }))
     }
 
-    /// A processed delivery, if this webhook id was seen.
-    pub async fn webhook(&self, webhook_id: &str) -> Result<Option<Item>, StoreError> {
-        self.get_item(&webhook_key(webhook_id)).await
+    /// A processed delivery, if this webhook id was seen and its record has not expired
+    /// (DynamoDB deletes expired items late).
+    pub async fn webhook(&self, webhook_id: &str, now: i64) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .get_item(&webhook_key(webhook_id))
+            .await?
+            .filter(|item| get_n(item, "ttl").is_none_or(|ttl| ttl > now)))
     }
 
     /// Marks that an email for `pk` is going out; true only for the first caller.
