@@ -34,6 +34,15 @@ else
   providers=(--param ModerationProvider=local --param ImageProvider=local)
 fi
 
+# Turnstile: with a real secret (TURNSTILE_SECRET=0x... ./infra/dev.sh) Cloudflare verifies;
+# otherwise Cloudflare's documented always-pass dummy secret and the local siteverify
+# stand-in, which says so in every log line (prod refuses both).
+if [ -n "${TURNSTILE_SECRET:-}" ]; then
+  turnstile=(--param TurnstileProvider=cloudflare --param "TurnstileSecret=$TURNSTILE_SECRET")
+else
+  turnstile=(--param TurnstileProvider=local --param "TurnstileSecret=1x0000000000000000000000000000000AA")
+fi
+
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 "$target_dir/debug/local-stack" serve \
   --template template.yaml \
@@ -45,9 +54,11 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
   --param "SessionSecret=$(secret session-secret)" \
   --param "IpHashSalt=$(secret ip-hash-salt)" \
   --param "OtpHashKey=$(secret otp-hash-key)" \
+  --param "TrialLinkSecret=$(secret trial-link-secret)" \
   --param "AdminEmails=${ADMIN_EMAILS:-}" \
   --param PolarServer=local \
   --env "PolarWebhookFunction:POLAR_LOCAL_CHECKOUT_URL=http://$LISTEN/_local/polar/checkout" \
   --param "PolarAccessToken=local-no-polar-token" \
   --param "PolarWebhookSecret=whsec_$(secret polar-webhook-key | python3 -c 'import base64,sys; print(base64.b64encode(sys.stdin.read().strip().encode()).decode())')" \
-  "${providers[@]}"
+  "${providers[@]}" \
+  "${turnstile[@]}"

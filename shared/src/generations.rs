@@ -114,6 +114,14 @@ impl Charge {
     }
 }
 
+/// The owner of a free-trial generation is `trial-<trial id>` in place of a wallet id: a
+/// trial has no wallet, so its credit changes (all of cost 0) touch no wallet.
+const TRIAL_OWNER_PREFIX: &str = "trial-";
+
+pub fn trial_owner(trial_id: &str) -> String {
+    format!("{TRIAL_OWNER_PREFIX}{trial_id}")
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
     pub id: String,
@@ -133,6 +141,13 @@ pub struct Generation {
     /// Deliverable file name → object key in the generated bucket.
     pub deliverables: BTreeMap<String, String>,
     pub failure: Option<String>,
+}
+
+impl Generation {
+    /// The trial this generation belongs to, if it is a free trial's.
+    pub fn trial_id(&self) -> Option<&str> {
+        self.wallet_id.strip_prefix(TRIAL_OWNER_PREFIX)
+    }
 }
 
 /// Why a transition did not happen.
@@ -171,20 +186,42 @@ impl Generations {
 
     /// Records a new generation and reserves its cost from the wallet, atomically.
     pub async fn create_reserved(&self, generation: &Generation) -> Result<(), TransitionError> {
+        let mut writes = self.wallet_write(generation, Wallets::reserve_credits)?;
+        writes.push(self.put_new(generation)?);
+        self.transact(writes).await.map_err(|error| match error {
+            TransitionError::NotAllowed => TransitionError::InsufficientCredits,
+            other => other,
+        })
+    }
+
+    /// The conditional put of a new generation, for a transaction that records what it is
+    /// for (its credit reservation, or a free trial's claims).
+    pub fn put_new(&self, generation: &Generation) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_item(generation)))
             .condition_expression("attribute_not_exists(generation_id)")
             .build()
             .map_err(|e| self.build_error(e))?;
-        let mut items =
-            self.wallets
-                .reserve_credits(&generation.wallet_id, generation.cost, &generation.id)?;
-        items.push(TransactWriteItem::builder().put(put).build());
-        self.transact(items).await.map_err(|error| match error {
-            TransitionError::NotAllowed => TransitionError::InsufficientCredits,
-            other => other,
-        })
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The wallet side of a credit change, or nothing for a trial (it has no wallet).
+    fn wallet_write(
+        &self,
+        generation: &Generation,
+        change: fn(&Wallets, &str, i64, &str) -> Result<Vec<TransactWriteItem>, StoreError>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        if generation.trial_id().is_some() {
+            return Ok(Vec::new());
+        }
+        // The balance change and its ledger entry.
+        change(
+            &self.wallets,
+            &generation.wallet_id,
+            generation.cost,
+            &generation.id,
+        )
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
@@ -307,10 +344,9 @@ impl Generations {
                 (":reserved", s(Charge::Reserved.as_str())),
             ],
         )?;
-        let refund =
-            self.wallets
-                .return_credits(&generation.wallet_id, generation.cost, &generation.id)?;
-        self.transact([vec![update], refund].concat()).await
+        let mut writes = vec![update];
+        writes.extend(self.wallet_write(generation, Wallets::return_credits)?);
+        self.transact(writes).await
     }
 
     /// An admin found the block a false positive: the credits are reserved again and the
@@ -328,10 +364,9 @@ impl Generations {
                 (":pending", s(REVIEW_PENDING)),
             ],
         )?;
-        let reserve =
-            self.wallets
-                .reserve_credits(&generation.wallet_id, generation.cost, &generation.id)?;
-        match self.transact([vec![update], reserve].concat()).await {
+        let mut writes = vec![update];
+        writes.extend(self.wallet_write(generation, Wallets::reserve_credits)?);
+        match self.transact(writes).await {
             Err(TransitionError::NotAllowed) => {
                 // Tell apart "already reviewed" from "the credits are gone".
                 let current = self.get(&generation.id).await?;
@@ -425,10 +460,9 @@ impl Generations {
                 (":reserved", s(Charge::Reserved.as_str())),
             ],
         )?;
-        let refund =
-            self.wallets
-                .return_credits(&generation.wallet_id, generation.cost, &generation.id)?;
-        self.transact([vec![update], refund].concat()).await
+        let mut writes = vec![update];
+        writes.extend(self.wallet_write(generation, Wallets::return_credits)?);
+        self.transact(writes).await
     }
 
     /// Records that the "ready" email went out; true only for the first caller.

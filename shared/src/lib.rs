@@ -22,6 +22,7 @@ pub mod queue;
 pub mod rate_limit;
 pub mod retention;
 pub mod store;
+pub mod trials;
 pub mod uploads;
 pub mod wallets;
 pub mod web;

@@ -26,7 +26,7 @@ pub const CLIENT_IP: &str = "203.0.113.7";
 pub const POLAR_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtcG9sYXItd2ViaG9vay1rZXktMDEyMzQ1Njc4OQ==";
 
 /// Local development secrets: long enough for the checks, obviously not production ones.
-pub fn local_secrets() -> [(&'static str, String); 5] {
+pub fn local_secrets() -> [(&'static str, String); 7] {
     [
         (
             "SESSION_SECRET",
@@ -46,6 +46,15 @@ pub fn local_secrets() -> [(&'static str, String); 5] {
         ),
         // whsec_ + base64("local-polar-webhook-key-0123456789"): the newer key format.
         ("POLAR_WEBHOOK_SECRET", POLAR_WEBHOOK_SECRET.to_owned()),
+        (
+            "TRIAL_LINK_SECRET",
+            "local-trial-link-secret-0123456789abcdef".to_owned(),
+        ),
+        // Cloudflare's documented always-pass dummy secret; trial tests pick others.
+        (
+            "TURNSTILE_SECRET",
+            shared::providers::turnstile::DUMMY_SECRET_PASSES.to_owned(),
+        ),
     ]
 }
 
@@ -174,7 +183,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
                 .expect("upload-presign configuration"),
             &sdk,
             shared_clock.clone(),
-        ),
+        )
+        .expect("upload-presign clients"),
         moderation: ModerationWorker::new(
             ModerationConfig::from_env(of("ModerateFunction")).expect("moderate configuration"),
             shared::moderation::moderator_from_env(of("ModerateFunction"))
@@ -298,6 +308,13 @@ impl Call {
         if let Some(headers) = self.event["headers"].as_object_mut() {
             headers.remove(name);
         }
+        self
+    }
+
+    /// Sets the query string (as API Gateway v2 sends it: raw and parsed).
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.event["rawQueryString"] = json!(format!("{name}={value}"));
+        self.event["queryStringParameters"] = json!({ name: value });
         self
     }
 

@@ -48,6 +48,8 @@ async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
         ("OTP_HASH_KEY", "OtpHashKey"),
         ("POLAR_ACCESS_TOKEN", "PolarAccessToken"),
         ("POLAR_WEBHOOK_SECRET", "PolarWebhookSecret"),
+        ("TRIAL_LINK_SECRET", "TrialLinkSecret"),
+        ("TURNSTILE_SECRET", "TurnstileSecret"),
     ];
     for (env_name, value) in local_secrets() {
         let param = names.iter().find(|(e, _)| *e == env_name).unwrap().1;

@@ -14,3 +14,4 @@ mod privacy;
 mod sessions;
 mod sign_in;
 mod sigv4;
+mod trial;

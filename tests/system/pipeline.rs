@@ -105,7 +105,7 @@ impl TestApp {
     }
 
     /// The item of `logical_id` (keyed by `generation_id`) for a generation, if any.
-    async fn item_of(
+    pub(crate) async fn item_of(
         &self,
         logical_id: &str,
         generation_id: &str,
@@ -206,7 +206,7 @@ pub(crate) fn full_order() -> Value {
     })
 }
 
-async fn download(url: &str) -> Vec<u8> {
+pub(crate) async fn download(url: &str) -> Vec<u8> {
     let response = reqwest::get(url).await.unwrap();
     assert!(
         response.status().is_success(),
@@ -779,6 +779,10 @@ async fn an_openai_moderation_block_is_not_retried_and_returns_the_credits() {
             generations_table: app.table("GenerationsTable").to_owned(),
             selfie_bucket: app.resources["SelfieBucket"].clone(),
             generated_bucket: app.resources["GeneratedBucket"].clone(),
+            trials_table: app.table("TrialsTable").to_owned(),
+            trial_link_secret: secrecy::SecretString::from(
+                "local-trial-link-secret-0123456789abcdef".to_owned(),
+            ),
             max_receive_count: 4,
         },
         maker,

@@ -1,3 +1,5 @@
+use secrecy::SecretString;
+
 use crate::config::{ConfigError, EnvSource, Origin, Settings};
 
 #[derive(Clone, Debug)]
@@ -10,6 +12,9 @@ pub struct DeliveryConfig {
     pub generations_table: String,
     pub selfie_bucket: String,
     pub generated_bucket: String,
+    /// Free trials: where a trial's saved email is, and the key of its link.
+    pub trials_table: String,
+    pub trial_link_secret: SecretString,
     /// `JOB_MAX_RECEIVE_COUNT`: the generation queue's `maxReceiveCount`; the delivery with
     /// this count is the last one, so it fails the job and returns the credits.
     pub max_receive_count: i64,
@@ -26,6 +31,8 @@ impl DeliveryConfig {
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generated_bucket: settings.required("GENERATED_BUCKET")?,
+            trials_table: settings.required("TRIALS_TABLE")?,
+            trial_link_secret: settings.secret("TRIAL_LINK_SECRET", 32)?,
             max_receive_count: settings.parsed_or("JOB_MAX_RECEIVE_COUNT", 4)?,
         })
     }

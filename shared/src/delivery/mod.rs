@@ -33,6 +33,7 @@ use crate::generations::{Generation, Generations, Product, Status, TransitionErr
 use crate::moderation::GenerationJob;
 use crate::providers::{OpenAiClient, ProviderChoice, ProviderConfig, ProviderError};
 use crate::queue::{RetryLater, handle_batch, receive_count};
+use crate::trials::{TrialLinks, Trials};
 use crate::wallets::Wallets;
 
 /// The avatar maker the configuration names (`IMAGE_PROVIDER`; prod refuses `local`).
@@ -62,6 +63,8 @@ const STICKER_BORDER_PX: u32 = 24;
 pub struct GenerationWorker {
     generations: Generations,
     wallets: Wallets,
+    trials: Trials,
+    trial_links: TrialLinks,
     s3: aws_sdk_s3::Client,
     mailer: Mailer,
     maker: AvatarMaker,
@@ -81,8 +84,14 @@ impl GenerationWorker {
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
         Self {
-            generations: Generations::new(dynamodb, &config.generations_table, wallets.clone()),
+            generations: Generations::new(
+                dynamodb.clone(),
+                &config.generations_table,
+                wallets.clone(),
+            ),
             wallets,
+            trials: Trials::new(dynamodb.clone(), &config.trials_table),
+            trial_links: TrialLinks::new(config.trial_link_secret.clone()),
             s3: crate::aws::s3(aws),
             mailer: Mailer::new(crate::aws::sesv2(aws), &config.email_from),
             maker,
@@ -272,6 +281,9 @@ impl GenerationWorker {
         {
             return Ok(());
         }
+        if let Some(trial_id) = generation.trial_id() {
+            return self.send_trial_ready_email(trial_id).await;
+        }
         let Some(wallet) = self
             .wallets
             .get(&generation.wallet_id)
@@ -290,6 +302,29 @@ impl GenerationWorker {
             // The result is stored and listed in the app; the email is a courtesy, so a
             // failure is logged rather than regenerating anything.
             error!(error = %send_error, generation = %generation.id, "ready email not sent");
+        }
+        Ok(())
+    }
+}
+
+impl GenerationWorker {
+    /// A trial has no wallet: its "ready" email goes only to the email saved for its link,
+    /// with that link; without a saved email nothing is sent.
+    async fn send_trial_ready_email(&self, trial_id: &str) -> Result<(), RetryLater> {
+        let Some(contact) = self
+            .trials
+            .contact(trial_id, self.clock.now())
+            .await
+            .map_err(retry)?
+        else {
+            return Ok(());
+        };
+        let link = self
+            .trial_links
+            .link(&self.config.app_origin, trial_id, contact.link_expires);
+        let email = templates::deliverables_ready(contact.locale, &link);
+        if let Err(send_error) = self.mailer.send(&contact.email, &email).await {
+            error!(error = %send_error, trial = %trial_id, "trial ready email not sent");
         }
         Ok(())
     }

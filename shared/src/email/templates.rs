@@ -89,6 +89,43 @@ pub fn deliverables_ready(locale: Locale, link: &str) -> Email {
     }
 }
 
+/// "Save my link": the free trial's private link, to come back to its result later.
+pub fn trial_link(locale: Locale, link: &str) -> Email {
+    let link_html = escape_html(link);
+    match locale {
+        Locale::En => Email {
+            subject: "Your Anumi free trial link".to_owned(),
+            text: format!(
+                "Here is the link to your free trial. It shows your avatar once it is ready, \
+                 no account needed:\n{link}\n\nKeep it private: anyone with the link can see the result.\n\nAnumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>Here is the link to your free trial. It shows your avatar once it is ready, no account needed:</p>\
+                     <p><a href=\"{link_html}\">Open my free trial</a></p>\
+                     <p>Keep it private: anyone with the link can see the result.</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi 無料お試しのリンク".to_owned(),
+            text: format!(
+                "無料お試しのリンクです。アバターが完成するとこちらで確認できます（アカウント不要）:\n{link}\n\n\
+                 リンクを知っている人は誰でも結果を見られます。共有しないでください。\n\nAnumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>無料お試しのリンクです。アバターが完成するとこちらで確認できます（アカウント不要）。</p>\
+                     <p><a href=\"{link_html}\">無料お試しを開く</a></p>\
+                     <p>リンクを知っている人は誰でも結果を見られます。共有しないでください。</p>"
+                ),
+            ),
+        },
+    }
+}
+
 /// The purchase receipt: what was paid and how many credits it bought.
 pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str) -> Email {
     let (paid_html, order_html) = (escape_html(paid), escape_html(order_id));
@@ -232,6 +269,18 @@ mod tests {
                 .subject
                 .contains("sign-in code")
         );
+    }
+
+    #[test]
+    fn trial_link_email_carries_the_escaped_link_in_each_language() {
+        let link = "https://anumi.app/trial/t1?token=1.ab&x=<y>";
+        for locale in [Locale::En, Locale::Ja] {
+            let email = trial_link(locale, link);
+            assert!(email.text.contains(link));
+            assert!(email.html.contains("token=1.ab&amp;x=&lt;y&gt;"));
+            assert!(!email.html.contains("<y>"));
+        }
+        assert!(trial_link(Locale::Ja, "x").subject.contains("無料お試し"));
     }
 
     #[test]

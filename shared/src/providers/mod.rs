@@ -24,6 +24,7 @@ pub mod error;
 pub mod local;
 pub mod moderation;
 pub mod openai;
+pub mod turnstile;
 
 pub use config::{OpenAiConfig, ProviderChoice, ProviderConfig, RetryPolicy};
 pub use error::ProviderError;

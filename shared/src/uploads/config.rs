@@ -1,7 +1,8 @@
 use secrecy::SecretString;
 
-use crate::config::{ConfigError, EnvSource, Settings};
+use crate::config::{ConfigError, EnvSource, Origin, Settings};
 use crate::generations::Product;
+use crate::providers::turnstile::TurnstileConfig;
 
 /// Credits each product costs (`PRICE_AVATAR`, `PRICE_STICKERS`, `PRICE_SPEECH_BUBBLE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,52 @@ pub struct UploadsConfig {
     pub upload_url_ttl_seconds: u64,
     /// `DOWNLOAD_URL_TTL_SECONDS`, default 1 hour.
     pub download_url_ttl_seconds: u64,
+    pub trial: TrialConfig,
+}
+
+/// The free trial (`POST /trial`).
+#[derive(Clone, Debug)]
+pub struct TrialConfig {
+    pub trials_table: String,
+    pub leads_table: String,
+    pub app_origin: Origin,
+    pub email_from: String,
+    pub ip_hash_salt: SecretString,
+    /// `TRIAL_LINK_SECRET`: signs the trial links.
+    pub link_secret: SecretString,
+    pub turnstile: TurnstileConfig,
+    /// `TRIAL_WINDOW_SECONDS`: one trial per device id in this window (default 30 days);
+    /// the IP-hash part covers at most its first 24 hours.
+    pub window_seconds: i64,
+    /// `TRIAL_LINK_TTL_SECONDS`: how long the trial link works (default 30 days).
+    pub link_ttl_seconds: i64,
+}
+
+impl TrialConfig {
+    pub fn from_env(source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let settings = Settings::new(source);
+        let positive = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            let value: i64 = settings.parsed_or(name, default)?;
+            if value < 1 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be at least 1 second".into(),
+                });
+            }
+            Ok(value)
+        };
+        Ok(Self {
+            trials_table: settings.required("TRIALS_TABLE")?,
+            leads_table: settings.required("LEADS_TABLE")?,
+            app_origin: settings.parsed("APP_ORIGIN")?,
+            email_from: settings.required("EMAIL_FROM")?,
+            ip_hash_salt: settings.secret("IP_HASH_SALT", 32)?,
+            link_secret: settings.secret("TRIAL_LINK_SECRET", 32)?,
+            turnstile: TurnstileConfig::from_settings(&settings, crate::config::stage(source)?)?,
+            window_seconds: positive("TRIAL_WINDOW_SECONDS", 30 * 24 * 3600)?,
+            link_ttl_seconds: positive("TRIAL_LINK_TTL_SECONDS", 30 * 24 * 3600)?,
+        })
+    }
 }
 
 impl UploadsConfig {
@@ -76,6 +123,7 @@ impl UploadsConfig {
             max_upload_bytes: settings.parsed_or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
             upload_url_ttl_seconds: settings.parsed_or("UPLOAD_URL_TTL_SECONDS", 600)?,
             download_url_ttl_seconds: settings.parsed_or("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
+            trial: TrialConfig::from_env(source)?,
         })
     }
 }

@@ -3,8 +3,9 @@
 //! and `GET /generations/{id}` show the signed-in person's jobs with download links.
 
 mod config;
+mod trial;
 
-pub use config::{Prices, UploadsConfig};
+pub use config::{Prices, TrialConfig, UploadsConfig};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tracing::{error, info};
 use crate::auth::{SessionKeys, SignedIn};
 use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, rfc3339};
+use crate::config::ConfigError;
 use crate::generation::imaging::bubble::{Quote, QuoteError};
 use crate::generation::style::Style;
 use crate::generations::{Charge, Generation, Generations, Product, Status, TransitionError};
@@ -65,17 +67,32 @@ pub struct UploadsApi {
     s3: aws_sdk_s3::Client,
     clock: Arc<dyn Clock>,
     config: UploadsConfig,
+    trial: trial::TrialParts,
 }
 
 type ApiResult = Result<Response<Body>, ApiError>;
 
 impl UploadsApi {
-    pub fn new(config: UploadsConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        config: UploadsConfig,
+        aws: &SdkConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
         let dynamodb = crate::aws::dynamodb(aws);
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
-        Self {
+        let trial = trial::TrialParts {
+            trials: crate::trials::Trials::new(dynamodb.clone(), &config.trial.trials_table),
+            leads: crate::leads::LeadList::new(dynamodb.clone(), &config.trial.leads_table),
+            mailer: crate::email::Mailer::new(crate::aws::sesv2(aws), &config.trial.email_from),
+            turnstile: crate::providers::turnstile::TurnstileClient::new(
+                config.trial.turnstile.clone(),
+            )?,
+            ip_hasher: crate::privacy::IpHasher::new(config.trial.ip_hash_salt.clone()),
+            links: crate::trials::TrialLinks::new(config.trial.link_secret.clone()),
+        };
+        Ok(Self {
             signed_in: SignedIn::new(
                 SessionKeys::new(&config.session_secret),
                 wallets.clone(),
@@ -85,7 +102,8 @@ impl UploadsApi {
             s3: crate::aws::s3(aws),
             clock,
             config,
-        }
+            trial,
+        })
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
@@ -95,7 +113,9 @@ impl UploadsApi {
             (["uploads"], &Method::POST) => ("create_upload", self.create_upload(&request).await),
             (["generations"], &Method::GET) => ("list_generations", self.list(&request).await),
             (["generations", id], &Method::GET) => ("get_generation", self.get(&request, id).await),
-            (["uploads"] | ["generations"] | ["generations", _], _) => {
+            (["trial"], &Method::POST) => ("create_trial", self.create_trial(&request).await),
+            (["trial", id], &Method::GET) => ("get_trial", self.get_trial(&request, id).await),
+            (["uploads"] | ["generations"] | ["generations", _] | ["trial"] | ["trial", _], _) => {
                 ("known", Err(ApiError::method_not_allowed()))
             }
             _ => ("unknown", Err(ApiError::not_found())),
@@ -149,14 +169,15 @@ impl UploadsApi {
         ))
     }
 
-    fn validate(&self, body: &UploadRequest) -> Result<Order, ApiError> {
-        if !ALLOWED_CONTENT_TYPES.contains(&body.content_type.as_str()) {
+    /// The image type and size every upload (paid or trial) must have.
+    fn check_image(&self, content_type: &str, content_length: i64) -> Result<(), ApiError> {
+        if !ALLOWED_CONTENT_TYPES.contains(&content_type) {
             return Err(ApiError::bad_request(
                 "unsupported_image_type",
                 "Upload a JPEG, PNG or WebP image.",
             ));
         }
-        if body.content_length < 1 || body.content_length > self.config.max_upload_bytes {
+        if content_length < 1 || content_length > self.config.max_upload_bytes {
             return Err(ApiError::bad_request(
                 "image_too_large",
                 format!(
@@ -165,6 +186,11 @@ impl UploadsApi {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    fn validate(&self, body: &UploadRequest) -> Result<Order, ApiError> {
+        self.check_image(&body.content_type, body.content_length)?;
         let style: Style = body
             .style
             .parse()
