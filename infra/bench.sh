@@ -20,6 +20,7 @@ FUNCTIONS=(
   "admin AdminFunction events/admin/review-queue.json"
   "retention-cron RetentionCronFunction events/retention-cron/scheduled.json"
   "engagement EngagementFunction events/engagement/event.json"
+  "polar-webhook PolarWebhookFunction events/polar-webhook/unknown-event.json"
 )
 packages=(-p hello-lambda)
 for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done

@@ -58,5 +58,9 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
   --param "UnsubscribeKey=$(secret unsubscribe-key)" \
   --param "ApiOrigin=http://$LISTEN" \
   --param "AdminEmails=${ADMIN_EMAILS:-}" \
+  --param PolarServer=local \
+  --env "PolarWebhookFunction:POLAR_LOCAL_CHECKOUT_URL=http://$LISTEN/_local/polar/checkout" \
+  --param "PolarAccessToken=local-no-polar-token" \
+  --param "PolarWebhookSecret=whsec_$(secret polar-webhook-key | python3 -c 'import base64,sys; print(base64.b64encode(sys.stdin.read().strip().encode()).decode())')" \
   "${providers[@]}" \
   "${turnstile[@]}"

@@ -1,26 +1,51 @@
-"""Local development only: adds credits to a wallet in the local stack's emulation, until
-billing (Polar checkout) exists. Usage: .venv/bin/python infra/grant-credits.py EMAIL N"""
+"""Local development only: grants credits to a wallet in the local stack's emulation, with
+the `grant` ledger entry every balance change has (balance = sum of the ledger), in one
+transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N"""
 import sys
+import time
+import uuid
 
 import boto3
 
 EMULATION = "http://127.0.0.1:4566"
-TABLE = "anumi-local-WalletsTable"
+WALLETS = "anumi-local-WalletsTable"
+LEDGER = "anumi-local-LedgerTable"
 
 
 def main(email, credits):
-    table = boto3.resource(
+    credits = int(credits)
+    client = boto3.client(
         "dynamodb", endpoint_url=EMULATION, region_name="ap-northeast-1",
         aws_access_key_id="local", aws_secret_access_key="local",
-    ).Table(TABLE)
-    pointer = table.get_item(Key={"pk": f"EMAIL#{email.strip().lower()}"}).get("Item")
+    )
+    pointer = client.get_item(
+        TableName=WALLETS, Key={"pk": {"S": f"EMAIL#{email.strip().lower()}"}}
+    ).get("Item")
     if not pointer:
         sys.exit(f"no wallet for {email}: sign in once first")
-    table.update_item(
-        Key={"pk": f"WALLET#{pointer['wallet_id']}"},
-        UpdateExpression="SET credits = credits + :n",
-        ExpressionAttributeValues={":n": int(credits)},
-    )
+    wallet_id = pointer["wallet_id"]["S"]
+    now = int(time.time())
+    client.transact_write_items(TransactItems=[
+        {"Update": {
+            "TableName": WALLETS,
+            "Key": {"pk": {"S": f"WALLET#{wallet_id}"}},
+            "UpdateExpression": "SET credits = credits + :n",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":n": {"N": str(credits)}},
+        }},
+        {"Put": {
+            "TableName": LEDGER,
+            "Item": {
+                "wallet_id": {"S": wallet_id},
+                "entry": {"S": f"{now:011d}#{uuid.uuid4().hex}"},
+                "at": {"N": str(now)},
+                "kind": {"S": "grant"},
+                "credits": {"N": str(credits)},
+                "note": {"S": "granted by infra/grant-credits.py"},
+            },
+            "ConditionExpression": "attribute_not_exists(wallet_id)",
+        }},
+    ])
     print(f"added {credits} credits")
 
 

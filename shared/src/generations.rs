@@ -150,6 +150,10 @@ impl Generation {
     }
 }
 
+/// A wallet credit change (`Wallets::reserve_credits` or `return_credits`): the balance
+/// update and its ledger entry.
+type CreditChange = fn(&Wallets, &str, i64, &str) -> Result<Vec<TransactWriteItem>, StoreError>;
+
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
@@ -210,16 +214,18 @@ impl Generations {
     fn wallet_write(
         &self,
         generation: &Generation,
-        change: fn(&Wallets, &str, i64) -> Result<TransactWriteItem, StoreError>,
+        change: CreditChange,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         if generation.trial_id().is_some() {
             return Ok(Vec::new());
         }
-        Ok(vec![change(
+        // The balance change and its ledger entry.
+        change(
             &self.wallets,
             &generation.wallet_id,
             generation.cost,
-        )?])
+            &generation.id,
+        )
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {

@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod aws;
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod delivery;

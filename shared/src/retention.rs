@@ -9,6 +9,7 @@ use aws_config::SdkConfig;
 use serde_json::{Value, json};
 use tracing::info;
 
+use crate::billing::ledger::Ledger;
 use crate::clock::Clock;
 use crate::config::{ConfigError, EnvSource, Settings};
 use crate::generations::{Generations, TransitionError};
@@ -25,6 +26,8 @@ const ABANDONED_AFTER_SECONDS: i64 = 3600;
 #[derive(Clone, Debug)]
 pub struct RetentionConfig {
     pub wallets_table: String,
+    /// `LEDGER_TABLE`: every credit change is recorded there.
+    pub ledger_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
 }
@@ -34,6 +37,7 @@ impl RetentionConfig {
         let settings = Settings::new(source);
         Ok(Self {
             wallets_table: settings.required("WALLETS_TABLE")?,
+            ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
         })
@@ -50,7 +54,9 @@ pub struct RetentionJob {
 impl RetentionJob {
     pub fn new(config: RetentionConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
-        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
+            Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
+        );
         let generations = Generations::new(dynamodb, &config.generations_table, wallets);
         Self {
             review: ReviewQueue::new(aws, generations.clone(), &config.selfie_bucket),

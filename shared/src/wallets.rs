@@ -4,10 +4,14 @@
 //! deletion request. Two items per wallet in one table: `WALLET#<id>` holds the wallet and
 //! `EMAIL#<email>` points to it, so an email maps to exactly one wallet. Both are written in
 //! one conditional transaction, so two concurrent first sign-ins create one wallet.
+//!
+//! Every balance change goes with an entry in the credit ledger (`billing::ledger`), in the
+//! same transaction, so the balance is always the sum of the wallet's ledger.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
+use crate::billing::ledger::{Entry, Ledger, LedgerKind, Reference};
 use crate::clock::UnixSeconds;
 use crate::email::EmailAddress;
 use crate::locale::Locale;
@@ -26,6 +30,8 @@ pub struct Wallet {
 pub struct Wallets {
     client: Client,
     table: String,
+    /// Needed only by code that changes balances; reading and creating wallets need none.
+    ledger: Option<Ledger>,
 }
 
 fn wallet_key(id: &str) -> String {
@@ -41,7 +47,18 @@ impl Wallets {
         Self {
             client,
             table: table.into(),
+            ledger: None,
         }
+    }
+
+    /// The ledger every credit change is recorded in.
+    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Wallet>, StoreError> {
@@ -87,63 +104,102 @@ impl Wallets {
         }
     }
 
-    /// The write that takes `credits` from a wallet only if it has them, for a transaction
-    /// that also records what they were reserved for. The balance can never go below zero,
-    /// however many requests race.
+    /// The writes that take `credits` from a wallet only if it has them, with their ledger
+    /// entry, for a transaction that also records what they were reserved for. The balance
+    /// can never go below zero, however many requests race.
     pub fn reserve_credits(
         &self,
         wallet_id: &str,
         credits: i64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        self.credit_change(
+        generation_id: &str,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        self.change_credits(
             wallet_id,
-            "SET credits = credits - :credits",
             "attribute_exists(pk) AND credits >= :credits",
-            credits,
+            &[],
+            &Entry::new(
+                LedgerKind::Reserve,
+                -credits,
+                Reference::Generation(generation_id.to_owned()),
+            ),
         )
     }
 
-    /// The write that gives reserved `credits` back, for a transaction that also marks the
-    /// reservation returned (so it happens once).
+    /// The writes that give reserved `credits` back, with their ledger entry, for a
+    /// transaction that also marks the reservation returned (so it happens once).
     pub fn return_credits(
         &self,
         wallet_id: &str,
         credits: i64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        self.credit_change(
+        generation_id: &str,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        self.change_credits(
             wallet_id,
-            "SET credits = credits + :credits",
             "attribute_exists(pk)",
-            credits,
+            &[],
+            &Entry::new(
+                LedgerKind::Return,
+                credits,
+                Reference::Generation(generation_id.to_owned()),
+            ),
         )
     }
 
-    fn credit_change(
+    /// The balance change of `entry.credits` and the ledger entry recording it, for one
+    /// transaction. `condition` guards the wallet update (`:credits` is the absolute
+    /// change); `values` are further values it names.
+    pub fn change_credits(
         &self,
         wallet_id: &str,
-        update: &str,
         condition: &str,
-        credits: i64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
+        values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+        entry: &Entry,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let ledger = self.ledger.as_ref().ok_or_else(|| {
+            StoreError::new(
+                "TransactWriteItems",
+                &self.table,
+                "credit change without a ledger (Wallets::with_ledger)",
+            )
+        })?;
+        let (update, amount) = if entry.credits < 0 {
+            ("SET credits = credits - :credits", -entry.credits)
+        } else {
+            ("SET credits = credits + :credits", entry.credits)
+        };
+        let mut builder = Update::builder()
             .table_name(&self.table)
             .key("pk", s(wallet_key(wallet_id)))
             .update_expression(update)
             .condition_expression(condition)
-            .expression_attribute_values(":credits", n(credits))
-            .build()
-            .map_err(|error| {
-                StoreError::new("TransactWriteItems", &self.table, error.to_string())
-            })?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":credits", n(amount));
+        for (name, value) in values {
+            builder = builder.expression_attribute_values(*name, value.clone());
+        }
+        let update = builder.build().map_err(|error| {
+            StoreError::new("TransactWriteItems", &self.table, error.to_string())
+        })?;
+        Ok(vec![
+            TransactWriteItem::builder().update(update).build(),
+            ledger.put(wallet_id, entry)?,
+        ])
     }
 
-    /// Adds credits to a wallet. Purchases go through the billing ledger (Polar issue);
-    /// this is the balance change itself, used there and by tests and local seeding.
+    /// Grants credits by hand (local seeding, support, tests), with a `grant` ledger entry.
+    /// Purchases go through `billing`.
     pub async fn add_credits(&self, wallet_id: &str, credits: i64) -> Result<(), StoreError> {
         self.client
             .transact_write_items()
-            .transact_items(self.return_credits(wallet_id, credits)?)
+            .set_transact_items(Some(self.change_credits(
+                wallet_id,
+                "attribute_exists(pk)",
+                &[],
+                &Entry::new(
+                    LedgerKind::Grant,
+                    credits,
+                    Reference::Note("granted".to_owned()),
+                ),
+            )?))
             .send()
             .await
             .map_err(|error| StoreError::from_sdk("TransactWriteItems", &self.table, &error))?;

@@ -12,6 +12,7 @@ use http::HeaderMap;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::auth::{OtpApi, OtpConfig};
+use shared::billing::{BillingApi, BillingConfig};
 use shared::clock::{Clock, ManualClock};
 use shared::delivery::{DeliveryConfig, GenerationWorker};
 use shared::engagement::{EngagementApi, EngagementConfig};
@@ -22,8 +23,11 @@ use shared::uploads::{UploadsApi, UploadsConfig};
 
 pub const CLIENT_IP: &str = "203.0.113.7";
 
+/// The local webhook endpoint secret (Standard Webhooks form: whsec_ + base64 of the key).
+pub const POLAR_WEBHOOK_SECRET: &str = "whsec_bG9jYWwtcG9sYXItd2ViaG9vay1rZXktMDEyMzQ1Njc4OQ==";
+
 /// Local development secrets: long enough for the checks, obviously not production ones.
-pub fn local_secrets() -> [(&'static str, String); 6] {
+pub fn local_secrets() -> [(&'static str, String); 8] {
     [
         (
             "SESSION_SECRET",
@@ -37,6 +41,12 @@ pub fn local_secrets() -> [(&'static str, String); 6] {
             "OTP_HASH_KEY",
             "local-otp-hash-key-0123456789abcdef".to_owned(),
         ),
+        (
+            "POLAR_ACCESS_TOKEN",
+            "polar_oat_local_test_token".to_owned(),
+        ),
+        // whsec_ + base64("local-polar-webhook-key-0123456789"): the newer key format.
+        ("POLAR_WEBHOOK_SECRET", POLAR_WEBHOOK_SECRET.to_owned()),
         (
             "TRIAL_LINK_SECRET",
             "local-trial-link-secret-0123456789abcdef".to_owned(),
@@ -97,6 +107,7 @@ pub struct TestApp {
     pub engagement: EngagementApi,
     /// The engagement function's environment, to build its parts (marketing mailer) in tests.
     pub engagement_env: HashMap<String, String>,
+    pub billing: BillingApi,
     pub clock: ManualClock,
     pub sdk: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -209,6 +220,12 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ),
         engagement: EngagementApi::new(
             EngagementConfig::from_env(of("EngagementFunction")).expect("engagement configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        billing: BillingApi::new(
+            BillingConfig::from_env(of("PolarWebhookFunction"))
+                .expect("polar-webhook configuration"),
             &sdk,
             shared_clock,
         ),
@@ -328,6 +345,11 @@ impl Call {
         self
     }
 
+    /// The fixture's body as text.
+    pub fn event_body(&self) -> String {
+        self.event["body"].as_str().unwrap_or_default().to_owned()
+    }
+
     pub fn request(&self) -> lambda_http::Request {
         lambda_http::request::from_str(&self.event.to_string())
             .expect("the event deserializes as lambda_http does in Lambda")
@@ -371,6 +393,10 @@ impl Call {
         self.event["queryStringParameters"] = Value::Object(map);
         self
     }
+
+    pub async fn send_to_billing(self, app: &TestApp) -> Answer {
+        Answer::from(app.billing.handle(self.request()).await)
+    }
 }
 
 impl TestApp {
@@ -411,6 +437,20 @@ impl TestApp {
 
     pub fn table(&self, logical_id: &str) -> &str {
         &self.tables[logical_id]
+    }
+
+    /// The wallets of this test, with the credit ledger every balance change is recorded in.
+    pub fn wallets(&self) -> shared::wallets::Wallets {
+        shared::wallets::Wallets::new(self.dynamodb.clone(), self.table("WalletsTable"))
+            .with_ledger(self.ledger())
+    }
+
+    pub fn ledger(&self) -> shared::billing::ledger::Ledger {
+        shared::billing::ledger::Ledger::new(
+            self.dynamodb.clone(),
+            self.table("LedgerTable"),
+            Arc::new(self.clock.clone()),
+        )
     }
 
     pub async fn scan(&self, logical_id: &str) -> Vec<HashMap<String, AttributeValue>> {

@@ -46,6 +46,8 @@ async fn start_stack(prefix: &str, extra: &[String]) -> Stack {
         ("SESSION_SECRET", "SessionSecret"),
         ("IP_HASH_SALT", "IpHashSalt"),
         ("OTP_HASH_KEY", "OtpHashKey"),
+        ("POLAR_ACCESS_TOKEN", "PolarAccessToken"),
+        ("POLAR_WEBHOOK_SECRET", "PolarWebhookSecret"),
         ("TRIAL_LINK_SECRET", "TrialLinkSecret"),
         ("TURNSTILE_SECRET", "TurnstileSecret"),
         ("UNSUBSCRIBE_KEY", "UnsubscribeKey"),
@@ -185,7 +187,12 @@ async fn a_selfie_uploaded_to_s3_comes_back_as_avatars_through_the_local_stack()
     let wallets = shared::wallets::Wallets::new(
         shared::aws::dynamodb(&sdk),
         local_stack::naming::table_name(&prefix, "WalletsTable"),
-    );
+    )
+    .with_ledger(shared::billing::ledger::Ledger::new(
+        shared::aws::dynamodb(&sdk),
+        local_stack::naming::table_name(&prefix, "LedgerTable"),
+        std::sync::Arc::new(shared::clock::SystemClock),
+    ));
     let wallet = wallets
         .find_by_email(&shared::email::EmailAddress::parse(&email).unwrap())
         .await
@@ -313,4 +320,57 @@ async fn engagement_routes_over_http_through_the_local_stack() {
         one_click.json::<Value>().await.unwrap(),
         json!({ "status": "unsubscribed" })
     );
+}
+
+/// `PolarServer=local`: checkout answers the labelled stand-in page, whose visit sends the
+/// polar-webhook function a correctly signed `order.paid`, so credits arrive end to end
+/// with no Polar account (and no payment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_stand_in_checkout_credits_through_a_signed_webhook() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let stack = start_stack(
+        &format!("lc{}-", &id[..10]),
+        &["--param".into(), "PolarServer=local".into()],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let email = format!("buyer@{}.example.com", &id[10..22]);
+    let session = sign_in(&client, &stack.base, &email).await;
+    let session = session.split(';').next().unwrap().to_owned();
+
+    let checkout: Value = client
+        .post(format!("{}/checkout", stack.base))
+        .header("cookie", &session)
+        .json(&json!({ "product": "starter" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checkout["local_stand_in"], json!(true), "{checkout}");
+    let url = checkout["checkout_url"].as_str().unwrap();
+    let path = &url[url
+        .find("/_local/polar/checkout")
+        .expect("the stand-in page")..];
+
+    let paid = client
+        .get(format!("{}{path}", stack.base))
+        .send()
+        .await
+        .unwrap();
+    let status = paid.status();
+    let report: Value = paid.json().await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert!(
+        report["local_stand_in"]
+            .as_str()
+            .unwrap()
+            .contains("no payment")
+    );
+    assert_eq!(report["webhook_status"], json!(200), "{report}");
+    assert_eq!(report["webhook_answer"]["status"], json!("credited"));
+
+    let me = get_json(&client, &format!("{}/me", stack.base), &session).await;
+    assert_eq!(me["credits"], json!(10));
 }

@@ -4,6 +4,7 @@
 
 mod analytics;
 mod bad_input;
+mod billing;
 mod event_sources;
 mod helpers;
 mod leads;

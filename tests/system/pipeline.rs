@@ -8,7 +8,6 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use image::{GenericImageView, Rgba, RgbaImage};
 use serde_json::{Value, json};
 use shared::email::EmailAddress;
-use shared::wallets::Wallets;
 
 use crate::helpers::{Answer, Call, TestApp, repo_root, sent_mail, spawn_app};
 
@@ -20,7 +19,7 @@ pub(crate) fn selfie_bytes() -> Vec<u8> {
 }
 
 /// A PNG that the local moderation stand-in blocks (its documented magenta test marker).
-fn blocked_marker_png() -> Vec<u8> {
+pub(crate) fn blocked_marker_png() -> Vec<u8> {
     let image = RgbaImage::from_pixel(64, 64, Rgba([255, 0, 255, 255]));
     let mut bytes = Vec::new();
     image::DynamicImage::ImageRgba8(image)
@@ -32,16 +31,16 @@ fn blocked_marker_png() -> Vec<u8> {
     bytes
 }
 
-struct Person {
-    email: String,
-    session: String,
+pub(crate) struct Person {
+    pub(crate) email: String,
+    pub(crate) session: String,
 }
 
 impl TestApp {
-    async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
+    pub(crate) async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
         let email = self.email(name);
         let session = self.sign_in(&email).await;
-        let wallets = Wallets::new(self.dynamodb.clone(), self.table("WalletsTable"));
+        let wallets = self.wallets();
         let wallet = wallets
             .find_by_email(&EmailAddress::parse(&email).unwrap())
             .await
@@ -53,13 +52,13 @@ impl TestApp {
         Person { email, session }
     }
 
-    async fn credits(&self, person: &Person) -> i64 {
+    pub(crate) async fn credits(&self, person: &Person) -> i64 {
         self.me(&person.session).await.body["credits"]
             .as_i64()
             .unwrap()
     }
 
-    async fn order(&self, person: &Person, body: Value) -> Answer {
+    pub(crate) async fn order(&self, person: &Person, body: Value) -> Answer {
         Call::event("upload-presign", "create-upload.json")
             .json(body)
             .cookies(&[&person.session])
@@ -197,7 +196,7 @@ fn sqs_event(body: &str, message_id: &str, receive_count: &str) -> SqsEvent {
     serde_json::from_value(event).unwrap()
 }
 
-fn full_order() -> Value {
+pub(crate) fn full_order() -> Value {
     json!({
         "content_type": "image/jpeg",
         "content_length": selfie_bytes().len(),
@@ -776,6 +775,7 @@ async fn an_openai_moderation_block_is_not_retried_and_returns_the_credits() {
             app_origin: "https://anumi.app".parse().unwrap(),
             email_from: "no-reply@anumi.app".into(),
             wallets_table: app.table("WalletsTable").to_owned(),
+            ledger_table: app.table("LedgerTable").to_owned(),
             generations_table: app.table("GenerationsTable").to_owned(),
             selfie_bucket: app.resources["SelfieBucket"].clone(),
             generated_bucket: app.resources["GeneratedBucket"].clone(),
@@ -901,6 +901,7 @@ async fn when_moderation_stays_unavailable_the_last_delivery_returns_the_credits
     let worker = shared::moderation::ModerationWorker::new(
         shared::moderation::ModerationConfig {
             wallets_table: app.table("WalletsTable").to_owned(),
+            ledger_table: app.table("LedgerTable").to_owned(),
             generations_table: app.table("GenerationsTable").to_owned(),
             moderation_log_table: app.table("ModerationLogTable").to_owned(),
             selfie_bucket: app.resources["SelfieBucket"].clone(),

@@ -9,10 +9,13 @@
 //!   and the local-only admin route that runs a schedule on demand.
 //! * [`events`] does what Lambda's event source mappings and EventBridge do: SQS pollers
 //!   (with S3 notifications brought to AWS's shape) and schedules.
+//! * [`local_checkout`] is the labelled stand-in of Polar's hosted checkout
+//!   (`PolarServer=local`): it sends the polar-webhook function a signed `order.paid`.
 //! * [`mailbox`] prints the emails the emulation "sent", so sign-in codes can be read locally.
 
 pub mod events;
 pub mod gateway;
+pub mod local_checkout;
 pub mod mailbox;
 pub mod naming;
 pub mod provision;

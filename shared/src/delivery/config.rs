@@ -7,6 +7,8 @@ pub struct DeliveryConfig {
     pub app_origin: Origin,
     pub email_from: String,
     pub wallets_table: String,
+    /// `LEDGER_TABLE`: every credit change is recorded there.
+    pub ledger_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
     pub generated_bucket: String,
@@ -25,6 +27,7 @@ impl DeliveryConfig {
             app_origin: settings.parsed("APP_ORIGIN")?,
             email_from: settings.required("EMAIL_FROM")?,
             wallets_table: settings.required("WALLETS_TABLE")?,
+            ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generated_bucket: settings.required("GENERATED_BUCKET")?,

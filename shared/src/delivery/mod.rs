@@ -22,6 +22,7 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::{error, info, warn};
 
+use crate::billing::ledger::Ledger;
 use crate::clock::Clock;
 use crate::config::{ConfigError, EnvSource};
 use crate::email::{Mailer, templates};
@@ -79,7 +80,9 @@ impl GenerationWorker {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
-        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
+            Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
+        );
         Self {
             generations: Generations::new(
                 dynamodb.clone(),

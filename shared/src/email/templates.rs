@@ -203,6 +203,100 @@ pub fn with_unsubscribe_footer(locale: Locale, email: Email, unsubscribe_url: &s
     }
 }
 
+/// The purchase receipt: what was paid and how many credits it bought.
+pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str) -> Email {
+    let (paid_html, order_html) = (escape_html(paid), escape_html(order_id));
+    match locale {
+        Locale::En => Email {
+            subject: format!("Your Anumi receipt: {credits} credits"),
+            text: format!(
+                "Thank you for your purchase.\n\nCredits added: {credits}\nPaid: {paid}\nOrder: {order_id}\n\n\
+                 The invoice comes from Polar, our payment provider.\n\nAnumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>Thank you for your purchase.</p>\
+                     <p>Credits added: <b>{credits}</b><br>Paid: {paid_html}<br>Order: {order_html}</p>\
+                     <p>The invoice comes from Polar, our payment provider.</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            subject: format!("Anumi 領収書: {credits}クレジット"),
+            text: format!(
+                "ご購入ありがとうございます。\n\n追加されたクレジット: {credits}\nお支払い: {paid}\n注文番号: {order_id}\n\n\
+                 請求書は決済代行のPolarから届きます。\n\nAnumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>ご購入ありがとうございます。</p>\
+                     <p>追加されたクレジット: <b>{credits}</b><br>お支払い: {paid_html}<br>注文番号: {order_html}</p>\
+                     <p>請求書は決済代行のPolarから届きます。</p>"
+                ),
+            ),
+        },
+    }
+}
+
+/// The refund confirmation: money back, credits taken back (and any that were already used).
+pub fn refund_confirmation(
+    locale: Locale,
+    refunded: &str,
+    credits_taken: i64,
+    credits_already_used: i64,
+    order_id: &str,
+) -> Email {
+    let (refunded_html, order_html) = (escape_html(refunded), escape_html(order_id));
+    match locale {
+        Locale::En => {
+            let used = if credits_already_used > 0 {
+                format!(" ({credits_already_used} of the refunded credits had already been used)")
+            } else {
+                String::new()
+            };
+            Email {
+                subject: "Your Anumi refund".to_owned(),
+                text: format!(
+                    "Your refund is on its way.\n\nRefunded: {refunded}\nCredits taken back: {credits_taken}{used}\nOrder: {order_id}\n\n\
+                     It may take a few days to show on your statement.\n\nAnumi"
+                ),
+                html: layout(
+                    "en",
+                    &format!(
+                        "<p>Your refund is on its way.</p>\
+                         <p>Refunded: {refunded_html}<br>Credits taken back: {credits_taken}{used}<br>Order: {order_html}</p>\
+                         <p>It may take a few days to show on your statement.</p>"
+                    ),
+                ),
+            }
+        }
+        Locale::Ja => {
+            let used = if credits_already_used > 0 {
+                format!("（うち{credits_already_used}クレジットは使用済みでした）")
+            } else {
+                String::new()
+            };
+            Email {
+                subject: "Anumi 返金のお知らせ".to_owned(),
+                text: format!(
+                    "返金を手続きしました。\n\n返金額: {refunded}\n差し引いたクレジット: {credits_taken}{used}\n注文番号: {order_id}\n\n\
+                     明細への反映には数日かかる場合があります。\n\nAnumi"
+                ),
+                html: layout(
+                    "ja",
+                    &format!(
+                        "<p>返金を手続きしました。</p>\
+                         <p>返金額: {refunded_html}<br>差し引いたクレジット: {credits_taken}{used}<br>注文番号: {order_html}</p>\
+                         <p>明細への反映には数日かかる場合があります。</p>"
+                    ),
+                ),
+            }
+        }
+    }
+}
+
 fn layout(lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\

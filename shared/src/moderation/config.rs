@@ -3,6 +3,8 @@ use crate::config::{ConfigError, EnvSource, Settings};
 #[derive(Clone, Debug)]
 pub struct ModerationConfig {
     pub wallets_table: String,
+    /// `LEDGER_TABLE`: every credit change is recorded there.
+    pub ledger_table: String,
     pub generations_table: String,
     pub moderation_log_table: String,
     pub selfie_bucket: String,
@@ -20,6 +22,7 @@ impl ModerationConfig {
         let settings = Settings::new(source);
         Ok(Self {
             wallets_table: settings.required("WALLETS_TABLE")?,
+            ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             moderation_log_table: settings.required("MODERATION_LOG_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,

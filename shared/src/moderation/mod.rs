@@ -22,6 +22,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_s3::types::{Tag, Tagging};
 use tracing::{error, info, warn};
 
+use crate::billing::ledger::Ledger;
 use crate::clock::Clock;
 use crate::config::{ConfigError, EnvSource};
 use crate::generation::imaging::inspect::inspect_image;
@@ -70,7 +71,9 @@ impl ModerationWorker {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
-        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
+            Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
+        );
         Self {
             generations: Generations::new(dynamodb.clone(), &config.generations_table, wallets),
             log: ModerationLog::new(dynamodb, &config.moderation_log_table),

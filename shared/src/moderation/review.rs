@@ -15,6 +15,7 @@ use tracing::{error, info};
 
 use super::GenerationJob;
 use crate::auth::{SessionKeys, SignedIn};
+use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, UnixSeconds, rfc3339};
 use crate::config::{ConfigError, EnvSource, Settings};
 use crate::email::EmailAddress;
@@ -29,6 +30,8 @@ pub const BLOCKED_RETENTION_SECONDS: i64 = 5 * 24 * 3600;
 pub struct ReviewConfig {
     pub session_secret: secrecy::SecretString,
     pub wallets_table: String,
+    /// `LEDGER_TABLE`: every credit change is recorded there.
+    pub ledger_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
     pub generation_queue_url: String,
@@ -55,6 +58,7 @@ impl ReviewConfig {
         Ok(Self {
             session_secret: settings.secret("SESSION_SECRET", 32)?,
             wallets_table: settings.required("WALLETS_TABLE")?,
+            ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generation_queue_url: settings.required("GENERATION_QUEUE_URL")?,
@@ -138,7 +142,9 @@ type ApiResult = Result<Response<Body>, ApiError>;
 impl ReviewApi {
     pub fn new(config: ReviewConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let dynamodb = crate::aws::dynamodb(aws);
-        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
+            Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
+        );
         let generations = Generations::new(dynamodb, &config.generations_table, wallets.clone());
         Self {
             signed_in: SignedIn::new(

@@ -49,6 +49,8 @@ impl Prices {
 pub struct UploadsConfig {
     pub session_secret: SecretString,
     pub wallets_table: String,
+    /// `LEDGER_TABLE`: every credit change is recorded there.
+    pub ledger_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
     pub generated_bucket: String,
@@ -113,6 +115,7 @@ impl UploadsConfig {
         Ok(Self {
             session_secret: settings.secret("SESSION_SECRET", 32)?,
             wallets_table: settings.required("WALLETS_TABLE")?,
+            ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generated_bucket: settings.required("GENERATED_BUCKET")?,

@@ -20,6 +20,7 @@ use serde_json::json;
 use tracing::{error, info};
 
 use crate::auth::{SessionKeys, SignedIn};
+use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, rfc3339};
 use crate::config::ConfigError;
 use crate::generation::imaging::bubble::{Quote, QuoteError};
@@ -78,7 +79,9 @@ impl UploadsApi {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let dynamodb = crate::aws::dynamodb(aws);
-        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
+        let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
+            Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
+        );
         let trial = trial::TrialParts {
             trials: crate::trials::Trials::new(dynamodb.clone(), &config.trial.trials_table),
             leads: crate::leads::LeadList::new(dynamodb.clone(), &config.trial.leads_table),

@@ -50,10 +50,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let processes = spawn_functions(&template, &provisioned, &args).await?;
     let functions = by_logical_id(&template, &processes);
     let sources = start_event_sources(&template, &provisioned, &functions, &args).await?;
-    let gateway =
-        gateway(&template, &provisioned, &functions, args.listen.port())?.with_triggers(Arc::new(
-            triggers(&template, &functions, &args.stack.prefix, &provisioned),
-        ));
+    let mut triggers = triggers(&template, &functions, &args.stack.prefix, &provisioned);
+    if let Some(checkout) = local_checkout(&template, &provisioned, &functions, &args)? {
+        triggers.set_local_checkout(checkout);
+    }
+    let gateway = gateway(&template, &provisioned, &functions, args.listen.port())?
+        .with_triggers(Arc::new(triggers));
     let mailbox = tokio::spawn(
         Mailbox::new(&args.stack.endpoint)?.run(Duration::from_secs(1), std::future::pending()),
     );
@@ -110,6 +112,35 @@ fn triggers(
         }
     }
     triggers
+}
+
+/// The stand-in of Polar's hosted checkout, when the polar-webhook function runs with
+/// `POLAR_SERVER=local`, keyed with that function's own webhook secret.
+fn local_checkout(
+    template: &Template,
+    provisioned: &Provisioned,
+    functions: &Functions,
+    args: &ServeArgs,
+) -> Result<Option<local_stack::local_checkout::LocalCheckout>, CliError> {
+    for spec in template.functions() {
+        let env = environment(&spec, provisioned, args)?;
+        let (Some(invoke), Some("local"), Some(secret)) = (
+            functions.get(&spec.logical_id),
+            env.get("POLAR_SERVER").map(String::as_str),
+            env.get("POLAR_WEBHOOK_SECRET"),
+        ) else {
+            continue;
+        };
+        let format = env
+            .get("POLAR_WEBHOOK_KEY_FORMAT")
+            .map_or("auto", String::as_str);
+        return Ok(Some(local_stack::local_checkout::LocalCheckout::new(
+            Arc::clone(invoke),
+            secret,
+            format,
+        )));
+    }
+    Ok(None)
 }
 
 /// Overrides must name functions of the template: a typo would otherwise run the real

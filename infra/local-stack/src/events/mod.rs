@@ -254,6 +254,7 @@ pub enum TriggerError {
 pub struct Triggers {
     functions: HashMap<String, (Arc<dyn Invoke>, Vec<ScheduleTarget>)>,
     region: String,
+    local_checkout: Option<crate::local_checkout::LocalCheckout>,
 }
 
 impl Triggers {
@@ -261,7 +262,17 @@ impl Triggers {
         Triggers {
             functions: HashMap::new(),
             region: region.into(),
+            local_checkout: None,
         }
+    }
+
+    /// Serves `GET /_local/polar/checkout` (only when the stack runs `PolarServer=local`).
+    pub fn set_local_checkout(&mut self, checkout: crate::local_checkout::LocalCheckout) {
+        self.local_checkout = Some(checkout);
+    }
+
+    pub fn local_checkout(&self) -> Option<&crate::local_checkout::LocalCheckout> {
+        self.local_checkout.as_ref()
     }
 
     /// Makes `function`'s schedules triggerable.

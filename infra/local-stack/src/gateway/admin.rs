@@ -5,6 +5,8 @@
 //!   function now with the event its schedule delivers (its first `Schedule`/`ScheduleV2`
 //!   event unless `event` names one) and answers with the function's response: 200 and the
 //!   response JSON, 404 for an unknown function or event, 502 when the invocation fails.
+//! * `GET /_local/polar/checkout?product_id=…&wallet_id=…`: the labelled stand-in of Polar's
+//!   hosted checkout (`PolarServer=local`); sends a signed `order.paid` (see `local_checkout`).
 
 use http::{Method, Response, StatusCode, Uri};
 use http_body_util::Full;
@@ -24,6 +26,9 @@ pub(super) async fn handle(
     uri: &Uri,
 ) -> Response<Full<Bytes>> {
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+    if let ["_local", "polar", "checkout"] = segments.as_slice() {
+        return local_checkout(triggers, method, uri).await;
+    }
     let ["_local", "functions", function, "invoke-schedule"] = segments.as_slice() else {
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
@@ -37,6 +42,32 @@ pub(super) async fn handle(
             message(StatusCode::BAD_GATEWAY, &error.to_string())
         }
         Err(error) => message(StatusCode::NOT_FOUND, &error.to_string()),
+    }
+}
+
+/// The labelled stand-in of Polar's hosted checkout (see `local_checkout`).
+async fn local_checkout(triggers: &Triggers, method: &Method, uri: &Uri) -> Response<Full<Bytes>> {
+    let Some(checkout) = triggers.local_checkout() else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not Found: the stack does not run PolarServer=local",
+        );
+    };
+    if method != Method::GET && method != Method::POST {
+        return message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    let (Some(product), Some(wallet)) = (
+        query_value(uri.query(), "product_id"),
+        query_value(uri.query(), "wallet_id"),
+    ) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "product_id and wallet_id are required",
+        );
+    };
+    match checkout.pay(&product, &wallet).await {
+        Ok(report) => server::json(StatusCode::OK, report.to_string()),
+        Err(error) => message(StatusCode::BAD_GATEWAY, &error),
     }
 }
 
