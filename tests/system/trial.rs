@@ -421,3 +421,32 @@ async fn save_my_link_keeps_one_lead_row_with_the_first_source() {
         .unwrap();
     assert_eq!(found, [id.to_owned()]);
 }
+
+/// The policy's "single de-duplicated lead list along with which page first captured it",
+/// across all three capture surfaces in one life: trial first, then sign-in, then the
+/// refund form (in another letter case).
+#[tokio::test]
+async fn one_lead_row_per_email_across_trial_sign_in_and_refund_form_with_the_first_source() {
+    let server = siteverify().await;
+    let app = trial_app(DUMMY_SECRET_PASSES, &server).await;
+    let email = app.email("mika");
+    let trial = app
+        .start_trial(trial_body(DEVICE, Some(&email)), CLIENT_IP)
+        .await;
+    assert_eq!(trial.status, 201, "{}", trial.body);
+    app.clock.advance(600);
+    app.sign_in(&email).await;
+    app.clock.advance(600);
+    let refund = Call::event("engagement", "refund-request.json")
+        .without_header("idempotency-key")
+        .json(json!({ "email": email.to_uppercase(), "reason": "Changed my mind." }))
+        .send_to_engagement(&app)
+        .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+
+    let rows = app.scan("LeadsTable").await;
+    assert_eq!(rows.len(), 1, "one row per email: {rows:?}");
+    assert_eq!(rows[0]["email"].as_s().unwrap(), &email);
+    assert_eq!(rows[0]["first_source"].as_s().unwrap(), "trial-save-link");
+    assert_eq!(rows[0]["marketing_opt_in"].as_bool().unwrap(), &false);
+}
