@@ -10,6 +10,7 @@ mod limits;
 mod local_stack;
 mod pipeline;
 mod privacy;
+mod retention;
 mod sessions;
 mod sign_in;
 mod sigv4;

@@ -15,12 +15,12 @@ use crate::helpers::{Answer, Call, TestApp, repo_root, sent_mail, spawn_app};
 const SELFIE: &str = "tests/fixtures/selfie.jpg";
 const JAPANESE_QUOTE: &str = "こんにちは、世界！";
 
-fn selfie_bytes() -> Vec<u8> {
+pub(crate) fn selfie_bytes() -> Vec<u8> {
     std::fs::read(repo_root().join(SELFIE)).expect("the selfie fixture")
 }
 
 /// A PNG that the local moderation stand-in blocks (its documented magenta test marker).
-fn blocked_marker_png() -> Vec<u8> {
+pub(crate) fn blocked_marker_png() -> Vec<u8> {
     let image = RgbaImage::from_pixel(64, 64, Rgba([255, 0, 255, 255]));
     let mut bytes = Vec::new();
     image::DynamicImage::ImageRgba8(image)
@@ -32,13 +32,13 @@ fn blocked_marker_png() -> Vec<u8> {
     bytes
 }
 
-struct Person {
-    email: String,
-    session: String,
+pub(crate) struct Person {
+    pub(crate) email: String,
+    pub(crate) session: String,
 }
 
 impl TestApp {
-    async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
+    pub(crate) async fn person_with_credits(&self, name: &str, credits: i64) -> Person {
         let email = self.email(name);
         let session = self.sign_in(&email).await;
         let wallets = Wallets::new(self.dynamodb.clone(), self.table("WalletsTable"));
@@ -53,13 +53,13 @@ impl TestApp {
         Person { email, session }
     }
 
-    async fn credits(&self, person: &Person) -> i64 {
+    pub(crate) async fn credits(&self, person: &Person) -> i64 {
         self.me(&person.session).await.body["credits"]
             .as_i64()
             .unwrap()
     }
 
-    async fn order(&self, person: &Person, body: Value) -> Answer {
+    pub(crate) async fn order(&self, person: &Person, body: Value) -> Answer {
         Call::event("upload-presign", "create-upload.json")
             .json(body)
             .cookies(&[&person.session])
@@ -67,7 +67,7 @@ impl TestApp {
             .await
     }
 
-    async fn generation(&self, person: &Person, id: &str) -> Answer {
+    pub(crate) async fn generation(&self, person: &Person, id: &str) -> Answer {
         Call::event("upload-presign", "list-generations.json")
             .route("GET", &format!("/generations/{id}"))
             .cookies(&[&person.session])
@@ -76,7 +76,7 @@ impl TestApp {
     }
 
     /// PUTs `bytes` to the presigned URL with exactly the headers it was signed with.
-    async fn upload(&self, order: &Answer, bytes: Vec<u8>) {
+    pub(crate) async fn upload(&self, order: &Answer, bytes: Vec<u8>) {
         let upload = &order.body["upload"];
         let mut request = reqwest::Client::new().put(upload["url"].as_str().unwrap());
         for (name, value) in upload["headers"].as_object().unwrap() {
@@ -92,7 +92,7 @@ impl TestApp {
 
     /// The S3 "object created" event for a generation's selfie, delivered through SQS the
     /// way AWS delivers it (fixture events/moderate/selfie-uploaded.json).
-    async fn deliver_upload_event(&self, generation_id: &str) -> SqsBatchResponse {
+    pub(crate) async fn deliver_upload_event(&self, generation_id: &str) -> SqsBatchResponse {
         let key = self.selfie_key(generation_id).await;
         let mut event: Value = read_event("moderate", "selfie-uploaded.json");
         let mut body: Value =
@@ -106,7 +106,7 @@ impl TestApp {
     }
 
     /// The item of `logical_id` (keyed by `generation_id`) for a generation, if any.
-    async fn item_of(
+    pub(crate) async fn item_of(
         &self,
         logical_id: &str,
         generation_id: &str,
@@ -124,7 +124,7 @@ impl TestApp {
             .item
     }
 
-    async fn selfie_key(&self, generation_id: &str) -> String {
+    pub(crate) async fn selfie_key(&self, generation_id: &str) -> String {
         let item = self
             .item_of("GenerationsTable", generation_id)
             .await
@@ -134,7 +134,7 @@ impl TestApp {
 
     /// Every message on the generation queue, handed to the generate worker like the event
     /// source mapping does (one message per batch, its receive count as SQS reports it).
-    async fn run_generation_queue(&self) -> Vec<SqsBatchResponse> {
+    pub(crate) async fn run_generation_queue(&self) -> Vec<SqsBatchResponse> {
         let sqs = shared::aws::sqs(&self.sdk);
         let queue = self.queue_url("GenerationQueue").await;
         let received = sqs
@@ -171,7 +171,7 @@ impl TestApp {
             .to_owned()
     }
 
-    async fn object_exists(&self, bucket: &str, key: &str) -> bool {
+    pub(crate) async fn object_exists(&self, bucket: &str, key: &str) -> bool {
         shared::aws::s3(&self.sdk)
             .head_object()
             .bucket(bucket)
@@ -182,7 +182,7 @@ impl TestApp {
     }
 }
 
-fn read_event(function: &str, name: &str) -> Value {
+pub(crate) fn read_event(function: &str, name: &str) -> Value {
     let text =
         std::fs::read_to_string(repo_root().join("events").join(function).join(name)).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -197,7 +197,7 @@ fn sqs_event(body: &str, message_id: &str, receive_count: &str) -> SqsEvent {
     serde_json::from_value(event).unwrap()
 }
 
-fn full_order() -> Value {
+pub(crate) fn full_order() -> Value {
     json!({
         "content_type": "image/jpeg",
         "content_length": selfie_bytes().len(),
