@@ -177,14 +177,28 @@ pub struct RetentionJob {
 
 impl RetentionJob {
     pub fn new(config: RetentionConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
-        let dynamodb = crate::aws::dynamodb(aws);
+        Self::from_clients(
+            config,
+            crate::aws::dynamodb(aws),
+            crate::aws::s3(aws),
+            clock,
+        )
+    }
+
+    /// With given clients (the request-count figure wraps them in a counting interceptor).
+    pub fn from_clients(
+        config: RetentionConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        s3: aws_sdk_s3::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table);
         let generations = Generations::new(dynamodb, &config.generations_table, wallets);
         Self {
             steps: vec![
                 Box::new(SelfieDeletion {
                     generations: generations.clone(),
-                    s3: crate::aws::s3(aws),
+                    s3,
                     bucket: config.selfie_bucket,
                 }),
                 Box::new(AbandonedUploads { generations }),

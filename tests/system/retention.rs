@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use shared::clock::Clock;
 use shared::config::Stage;
 use shared::generations::Generations;
+use shared::moderation::log::{LogEntry, ModerationLog};
+use shared::providers::{Decision, ModerationVerdict, ProviderKind};
 use shared::retention::{RetentionConfig, RetentionJob};
 use shared::wallets::Wallets;
 
@@ -343,4 +346,60 @@ async fn production_refuses_a_clock_offset_and_other_stages_honour_it() {
     );
     let refused = prod.handle(&event(DAY)).await;
     assert!(refused.is_err(), "{refused:?}");
+}
+
+/// A moderation-log entry decided at `decided_at` for a new generation id of `wallet`.
+fn log_entry(wallet: &str, decided_at: i64) -> LogEntry {
+    let verdict = ModerationVerdict {
+        decision: Decision::Allowed,
+        scores: [("violence".to_owned(), 0.01)].into_iter().collect(),
+        flagged_categories: vec![],
+        model: "omni-moderation-latest".to_owned(),
+        provider: ProviderKind::LocalStandIn,
+        limitation: None,
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    LogEntry::new(
+        &id,
+        wallet,
+        format!("s3://b/selfies/{wallet}/{id}"),
+        &verdict,
+        decided_at,
+    )
+}
+
+#[tokio::test]
+async fn moderation_logs_are_kept_90_days_and_an_expired_entry_is_never_read() {
+    let app = spawn_app().await;
+    let log = ModerationLog::new(app.dynamodb.clone(), app.table("ModerationLogTable"));
+    let now = app.clock.now();
+    let expired = log.record(log_entry("w1", now - 89 * DAY)).await.unwrap();
+    let current = log.record(log_entry("w1", now - 87 * DAY)).await.unwrap();
+
+    // The TTL written lands early enough that DynamoDB's late deletion stays inside 90 days.
+    for entry in [&expired, &current] {
+        let item = app
+            .item_of("ModerationLogTable", &entry.generation_id)
+            .await
+            .unwrap();
+        let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+        assert_eq!(ttl, entry.decided_at + 88 * DAY);
+    }
+    // DynamoDB (and the emulation) may still hold the expired item; no read returns it.
+    assert!(
+        app.item_of("ModerationLogTable", &expired.generation_id)
+            .await
+            .is_some()
+    );
+    assert_eq!(log.get(&expired.generation_id, now).await.unwrap(), None);
+    assert_eq!(
+        log.get(&current.generation_id, now).await.unwrap(),
+        Some(current.clone())
+    );
+    let listed = log.list_for_wallet("w1", now).await.unwrap();
+    assert_eq!(listed, std::slice::from_ref(&current));
+    // Two days on, the other one has expired too.
+    let later = now + 2 * DAY;
+    assert!(log.list_for_wallet("w1", later).await.unwrap().is_empty());
+    assert_eq!(log.get(&current.generation_id, later).await.unwrap(), None);
 }
