@@ -457,7 +457,11 @@ async fn trigger_runs_a_schedule_with_eventbridges_event() {
     let moved = stack
         .trigger(&["RetentionFunction", "--clock-offset", "31d"])
         .await;
-    assert!(moved.status.success());
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
     let events = stack.events("RetentionFunction");
     assert_eq!(
         events[2]["detail"],
