@@ -4,7 +4,9 @@
 //! Every step is a conditional state transition, so redelivered SQS messages, duplicate S3
 //! events and concurrent workers can repeat a step without repeating its effect: credits are
 //! reserved, charged or returned exactly once. Found by wallet through the `by-wallet`
-//! index (listing, export, erasure); blocked selfies through the sparse `review-queue` index.
+//! index (listing, export, erasure); blocked selfies through the sparse `review-queue` index;
+//! selfies still held, by the time they are due for deletion, through the sparse
+//! `selfie-due` index (retention-cron).
 
 use std::collections::BTreeMap;
 
@@ -138,6 +140,10 @@ pub struct Generation {
     pub content_type: String,
     pub content_length: i64,
     pub blocked_at: Option<UnixSeconds>,
+    /// When moderation received the selfie (set once it is held in the bucket).
+    pub selfie_uploaded_at: Option<UnixSeconds>,
+    /// When the selfie was deleted from the bucket; the generation itself stays.
+    pub selfie_deleted_at: Option<UnixSeconds>,
     /// Deliverable file name → object key in the generated bucket.
     pub deliverables: BTreeMap<String, String>,
     pub failure: Option<String>,
@@ -178,6 +184,25 @@ const REVIEW_QUEUE: &str = "review-queue";
 const REVIEW_PENDING: &str = "pending";
 /// Sparse index of uploads still awaited, so stale reservations can be found without a scan.
 const UPLOAD_PENDING: &str = "upload-pending";
+/// Sparse index of selfies still in the bucket, ordered by when they must be gone. An item
+/// is in it from the selfie's arrival (`selfie_held`) until the selfie is deleted.
+const SELFIE_DUE: &str = "selfie-due";
+const SELFIE_HELD: &str = "held";
+
+/// The policy's bound: an uploaded selfie is deleted 30 days after upload.
+pub const SELFIE_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+/// The policy's bound: a blocked selfie is gone 5 days after the block decision.
+pub const BLOCKED_RETENTION_SECONDS: i64 = 5 * 24 * 3600;
+
+/// A held selfie that is due for deletion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueSelfie {
+    pub generation_id: String,
+    pub selfie_key: String,
+    pub due_at: UnixSeconds,
+    /// Blocked selfies also leave the review queue when they go.
+    pub blocked: bool,
+}
 
 impl Generations {
     pub fn new(client: Client, table: impl Into<String>, wallets: Wallets) -> Self {
@@ -285,6 +310,90 @@ impl Generations {
         .await
     }
 
+    /// One page of held selfies due by `due_by`, earliest first, and where the next page
+    /// starts (the `selfie-due` index; projected keys only, so a page is cheap).
+    pub async fn due_selfies(
+        &self,
+        due_by: UnixSeconds,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<DueSelfie>, Option<Item>), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(SELFIE_DUE)
+            .key_condition_expression("selfie_held = :held AND selfie_due_at <= :due")
+            .expression_attribute_values(":held", s(SELFIE_HELD))
+            .expression_attribute_values(":due", n(due_by))
+            .scan_index_forward(true)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
+        let table = &self.table;
+        let due = output
+            .items()
+            .iter()
+            .map(|item| {
+                Ok(DueSelfie {
+                    generation_id: require(get_s(item, "generation_id"), table, "generation_id")?
+                        .to_owned(),
+                    selfie_key: require(get_s(item, "selfie_key"), table, "selfie_key")?.to_owned(),
+                    due_at: require(get_n(item, "selfie_due_at"), table, "selfie_due_at")?,
+                    blocked: get_s(item, "status") == Some(Status::Blocked.as_str()),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((due, output.last_evaluated_key))
+    }
+
+    /// Records that the selfies' objects are deleted: one conditional UpdateItem per record
+    /// (up to 25 in flight), because each must still be held and due when it moves, so a
+    /// concurrent run or an admin's decision in between is never overwritten. (BatchWriteItem
+    /// has no conditions and no updates; a TransactWriteItems of many records is cancelled
+    /// whole by one record a concurrent run already moved.) Returns how many records this
+    /// call moved; a concurrent run's share is not counted.
+    pub async fn mark_selfies_deleted(
+        &self,
+        selfies: &[DueSelfie],
+        due_by: UnixSeconds,
+        now: UnixSeconds,
+    ) -> Result<usize, StoreError> {
+        let mut marked = 0;
+        for chunk in selfies.chunks(25) {
+            let mut running = tokio::task::JoinSet::new();
+            for selfie in chunk {
+                let (this, selfie) = (self.clone(), selfie.clone());
+                running.spawn(async move { this.mark_selfie_deleted(&selfie, due_by, now).await });
+            }
+            while let Some(joined) = running.join_next().await {
+                let moved = joined
+                    .map_err(|e| StoreError::new("UpdateItem", &self.table, e.to_string()))??;
+                marked += usize::from(moved);
+            }
+        }
+        Ok(marked)
+    }
+
+    async fn mark_selfie_deleted(
+        &self,
+        selfie: &DueSelfie,
+        due_by: UnixSeconds,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        let (update, condition, values) = selfie_deleted_transition(selfie, due_by, now);
+        match self
+            .update(&selfie.generation_id, update, condition, &values)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(TransitionError::NotAllowed | TransitionError::InsufficientCredits) => Ok(false),
+            Err(TransitionError::Store(error)) => Err(error),
+        }
+    }
+
     async fn query_index(
         &self,
         index: &str,
@@ -316,14 +425,18 @@ impl Generations {
     }
 
     /// Moderation allowed the selfie (or an admin approved it): a job may be queued.
-    pub async fn mark_queued(&self, id: &str) -> Result<(), TransitionError> {
+    /// The selfie arrived at `now`: from here it is held, due for deletion 30 days later.
+    pub async fn mark_queued(&self, id: &str, now: UnixSeconds) -> Result<(), TransitionError> {
         self.update(
             id,
-            "SET #status = :queued REMOVE upload_pending",
+            "SET #status = :queued, selfie_held = :held, selfie_uploaded_at = :now, selfie_due_at = :due REMOVE upload_pending",
             "#status = :awaiting",
             &[
                 (":queued", s(Status::Queued.as_str())),
                 (":awaiting", s(Status::AwaitingUpload.as_str())),
+                (":held", s(SELFIE_HELD)),
+                (":now", n(now)),
+                (":due", n(now + SELFIE_RETENTION_SECONDS)),
             ],
         )
         .await
@@ -337,11 +450,14 @@ impl Generations {
     ) -> Result<(), TransitionError> {
         let update = self.update_op(
             &generation.id,
-            "SET #status = :blocked, blocked_at = :now, review_state = :pending, charge = :returned REMOVE upload_pending",
+            "SET #status = :blocked, blocked_at = :now, review_state = :pending, charge = :returned, selfie_held = :held, selfie_uploaded_at = :now, selfie_due_at = :due REMOVE upload_pending",
             "#status = :awaiting AND charge = :reserved",
             &[
                 (":blocked", s(Status::Blocked.as_str())),
                 (":now", n(now)),
+                (":held", s(SELFIE_HELD)),
+                // Blocked at upload: day 5 of the block comes before day 30 of the upload.
+                (":due", n(now + BLOCKED_RETENTION_SECONDS)),
                 (":pending", s(REVIEW_PENDING)),
                 (":returned", s(Charge::Returned.as_str())),
                 (":awaiting", s(Status::AwaitingUpload.as_str())),
@@ -358,9 +474,12 @@ impl Generations {
     pub async fn approve(&self, generation: &Generation) -> Result<(), TransitionError> {
         let update = self.update_op(
             &generation.id,
-            "SET #status = :queued, charge = :reserved, review_state_done = :approved REMOVE review_state",
+            // A false positive is an ordinary selfie again: 30 days from its upload, which
+            // is when it was blocked (moderation runs as it arrives).
+            "SET #status = :queued, charge = :reserved, review_state_done = :approved, selfie_due_at = blocked_at + :window REMOVE review_state",
             "#status = :blocked AND review_state = :pending",
             &[
+                (":window", n(SELFIE_RETENTION_SECONDS)),
                 (":queued", s(Status::Queued.as_str())),
                 (":reserved", s(Charge::Reserved.as_str())),
                 (":approved", s("approved")),
@@ -385,15 +504,21 @@ impl Generations {
         }
     }
 
-    /// A blocked selfie is gone (an admin confirmed the block, or its 5 days ran out).
-    pub async fn mark_removed(&self, id: &str, reason: &str) -> Result<(), TransitionError> {
+    /// A blocked selfie is gone (an admin confirmed the block).
+    pub async fn mark_removed(
+        &self,
+        id: &str,
+        reason: &str,
+        now: UnixSeconds,
+    ) -> Result<(), TransitionError> {
         self.update(
             id,
-            "SET #status = :removed, review_state_done = :reason REMOVE review_state",
+            "SET #status = :removed, review_state_done = :reason, selfie_deleted_at = :now REMOVE review_state, selfie_held, selfie_due_at",
             "#status = :blocked",
             &[
                 (":removed", s(Status::Removed.as_str())),
                 (":reason", s(reason)),
+                (":now", n(now)),
                 (":blocked", s(Status::Blocked.as_str())),
             ],
         )
@@ -600,9 +725,44 @@ impl Generations {
             content_type: require(get_s(item, "content_type"), table, "content_type")?.to_owned(),
             content_length: require(get_n(item, "content_length"), table, "content_length")?,
             blocked_at: get_n(item, "blocked_at"),
+            selfie_uploaded_at: get_n(item, "selfie_uploaded_at"),
+            selfie_deleted_at: get_n(item, "selfie_deleted_at"),
             deliverables,
             failure: get_s(item, "failure").map(str::to_owned),
         })
+    }
+}
+
+/// The update that records a due selfie deleted; a blocked one also leaves the review queue.
+fn selfie_deleted_transition(
+    selfie: &DueSelfie,
+    due_by: UnixSeconds,
+    now: UnixSeconds,
+) -> (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, AttributeValue)>,
+) {
+    let mut values = vec![
+        (":now", n(now)),
+        (":due", n(due_by)),
+        (":held", s(SELFIE_HELD)),
+        (":blocked", s(Status::Blocked.as_str())),
+    ];
+    if selfie.blocked {
+        values.push((":removed", s(Status::Removed.as_str())));
+        values.push((":expired", s("expired")));
+        (
+            "SET #status = :removed, review_state_done = :expired, selfie_deleted_at = :now REMOVE review_state, selfie_held, selfie_due_at",
+            "selfie_held = :held AND selfie_due_at <= :due AND #status = :blocked",
+            values,
+        )
+    } else {
+        (
+            "SET selfie_deleted_at = :now REMOVE selfie_held, selfie_due_at",
+            "selfie_held = :held AND selfie_due_at <= :due AND #status <> :blocked",
+            values,
+        )
     }
 }
 

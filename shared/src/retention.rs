@@ -1,27 +1,48 @@
 //! The `retention-cron` job: the retention windows that DynamoDB TTL cannot keep alone.
-//! So far: blocked selfies no admin handled are deleted by day 5 after the block decision,
-//! and uploads that never arrived give their reserved credits back.
-//! (Selfies at 30 days, due erasures and exports come with the privacy-rights issue.)
+//!
+//! A run is a list of steps ([`RetentionStep`]), each finding its due work through a key
+//! or an index ordered by due time (never a Scan):
+//!
+//! * `selfies`: selfies 30 days after upload, blocked selfies 5 days after the block
+//!   decision (`selfie-due` index on the generations table). Objects go in `DeleteObjects`
+//!   batches of up to 1,000 keys; only keys S3 reports deleted are recorded, in conditional
+//!   transactions of up to 100 records. The generation record stays and says when its
+//!   selfie was deleted; the generated deliverables stay with the wallet.
+//! * `abandoned_uploads`: orders whose selfie never arrived give their credits back.
+//! * Steps added with [`RetentionJob::with_step`]: due erasures and expired exports
+//!   (privacy rights) plug in there.
+//!
+//! Safe to run twice at once: S3 deletion is idempotent and every record change is a
+//! conditional transition, so each record moves (and is counted) once. What a run did is
+//! one structured log line and one CloudWatch Embedded Metric Format line ([`emf_line`]).
 
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use serde_json::{Value, json};
-use tracing::info;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use serde_json::{Map, Value, json};
+use tracing::{error, info, warn};
 
 use crate::billing::ledger::Ledger;
-use crate::clock::Clock;
-use crate::config::{ConfigError, EnvSource, Settings};
+use crate::clock::{Clock, UnixSeconds};
+use crate::config::{ConfigError, EnvSource, Settings, Stage};
 use crate::generations::{Generations, TransitionError};
-use crate::moderation::review::ReviewQueue;
 use crate::wallets::Wallets;
 
-/// The job runs hourly; anything due within the next run's hour goes now, so nothing
-/// outlives its window by waiting for the next run.
-const RUN_INTERVAL_SECONDS: i64 = 3600;
+/// The job runs hourly; anything due before the next run goes now, so nothing outlives its
+/// window by waiting for the next run.
+pub const RUN_INTERVAL_SECONDS: i64 = 3600;
 /// A presigned upload URL lives minutes (`UPLOAD_URL_TTL_SECONDS`); after an hour without
 /// its selfie the order is abandoned.
 const ABANDONED_AFTER_SECONDS: i64 = 3600;
+/// `DeleteObjects` takes at most 1,000 keys; a page of due selfies is one such batch.
+const DELETE_BATCH: usize = 1000;
+/// The CloudWatch namespace of the job's metrics.
+pub const METRICS_NAMESPACE: &str = "Anumi/Retention";
 
 #[derive(Clone, Debug)]
 pub struct RetentionConfig {
@@ -30,6 +51,7 @@ pub struct RetentionConfig {
     pub ledger_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
+    pub stage: Stage,
 }
 
 impl RetentionConfig {
@@ -40,65 +62,443 @@ impl RetentionConfig {
             ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
+            stage: crate::config::stage(source)?,
         })
     }
 }
 
+/// The time a run works at: `now`, and `due_by`, the end of the next run's interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunContext {
+    pub now: UnixSeconds,
+    pub due_by: UnixSeconds,
+}
+
+/// What a step did: metric name (CamelCase, a count) → value.
+pub type StepCounts = BTreeMap<&'static str, u64>;
+
+pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<StepCounts, String>> + Send + 'a>>;
+
+/// One kind of due work. A step finds its work by key or index (never a Scan), is safe to
+/// run twice at once, and reports counts; a failing step does not stop the others.
+pub trait RetentionStep: Send + Sync + Debug {
+    /// Its name in the log line (snake_case).
+    fn name(&self) -> &'static str;
+    fn run<'a>(&'a self, context: RunContext) -> StepFuture<'a>;
+}
+
+/// A run's outcome: each step's counts or error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub context: RunContext,
+    pub steps: Vec<(&'static str, Result<StepCounts, String>)>,
+}
+
+impl RunReport {
+    /// The sum of one metric over every step.
+    pub fn count(&self, metric: &str) -> u64 {
+        self.steps
+            .iter()
+            .filter_map(|(_, result)| result.as_ref().ok()?.get(metric).copied())
+            .sum()
+    }
+
+    /// The report, or an error naming the failed steps.
+    pub fn into_result(self) -> Result<Self, String> {
+        match self.failed_steps().as_slice() {
+            [] => Ok(self),
+            failed => Err(format!("retention steps failed: {}", failed.join(", "))),
+        }
+    }
+
+    pub fn failed_steps(&self) -> Vec<&'static str> {
+        self.steps
+            .iter()
+            .filter(|(_, result)| result.is_err())
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
+    /// The response of the Lambda invocation and the fields of the log line.
+    pub fn to_json(&self) -> Value {
+        let steps: Map<String, Value> = self
+            .steps
+            .iter()
+            .map(|(name, result)| {
+                let value = match result {
+                    Ok(counts) => json!(counts),
+                    Err(message) => json!({ "error": message }),
+                };
+                ((*name).to_owned(), value)
+            })
+            .collect();
+        json!({ "now": self.context.now, "due_by": self.context.due_by, "steps": steps })
+    }
+}
+
+/// One CloudWatch Embedded Metric Format record (one JSON object for one log line): every
+/// step's counts as `Count` metrics plus `FailedSteps`, in [`METRICS_NAMESPACE`] with the
+/// dimension `Job = retention-cron`. `timestamp_ms` is wall time in milliseconds.
+pub fn emf_line(report: &RunReport, timestamp_ms: i64) -> Value {
+    let mut values: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, result) in &report.steps {
+        if let Ok(counts) = result {
+            for (name, value) in counts {
+                *values.entry((*name).to_owned()).or_default() += value;
+            }
+        }
+    }
+    values.insert("FailedSteps".to_owned(), report.failed_steps().len() as u64);
+    let metrics: Vec<Value> = values
+        .keys()
+        .map(|name| json!({ "Name": name, "Unit": "Count" }))
+        .collect();
+    let mut line = Map::new();
+    line.insert(
+        "_aws".to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["Job"]],
+                "Metrics": metrics,
+            }],
+        }),
+    );
+    line.insert("Job".to_owned(), json!("retention-cron"));
+    for (name, value) in values {
+        line.insert(name, json!(value));
+    }
+    Value::Object(line)
+}
+
 #[derive(Debug)]
 pub struct RetentionJob {
-    review: ReviewQueue,
-    generations: Generations,
+    steps: Vec<Box<dyn RetentionStep>>,
     clock: Arc<dyn Clock>,
+    stage: Stage,
 }
 
 impl RetentionJob {
     pub fn new(config: RetentionConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
-        let dynamodb = crate::aws::dynamodb(aws);
+        Self::from_clients(
+            config,
+            crate::aws::dynamodb(aws),
+            crate::aws::s3(aws),
+            clock,
+        )
+    }
+
+    /// With given clients (the request-count figure wraps them in a counting interceptor).
+    pub fn from_clients(
+        config: RetentionConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        s3: aws_sdk_s3::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
         let generations = Generations::new(dynamodb, &config.generations_table, wallets);
         Self {
-            review: ReviewQueue::new(aws, generations.clone(), &config.selfie_bucket),
-            generations,
+            steps: vec![
+                Box::new(SelfieDeletion {
+                    generations: generations.clone(),
+                    s3,
+                    bucket: config.selfie_bucket,
+                }),
+                Box::new(AbandonedUploads { generations }),
+            ],
             clock,
+            stage: config.stage,
         }
     }
 
-    /// One run; safe to run twice at once (each removal is conditional and repeatable).
-    pub async fn run(&self) -> Result<Value, lambda_http::Error> {
-        let now = self.clock.now();
-        let removed = self
-            .review
-            .expire_blocked(now, RUN_INTERVAL_SECONDS)
-            .await?;
-        let abandoned = self.return_abandoned_reservations(now).await?;
-        info!(
-            blocked_selfies_removed = removed,
-            abandoned_uploads = abandoned,
-            "retention run"
-        );
-        Ok(json!({ "blocked_selfies_removed": removed, "abandoned_uploads": abandoned }))
+    /// Adds a step that runs after the built-in ones (due erasures, expired exports).
+    pub fn with_step(mut self, step: Box<dyn RetentionStep>) -> Self {
+        self.steps.push(step);
+        self
     }
 
-    /// Orders whose selfie never arrived: failed, their credits returned (once each).
-    async fn return_abandoned_reservations(&self, now: i64) -> Result<usize, lambda_http::Error> {
-        let stale = self
-            .generations
-            .stale_uploads(now - ABANDONED_AFTER_SECONDS, 100)
-            .await?;
-        let mut returned = 0;
-        for generation in &stale {
-            match self
+    /// One run at the clock's time; an error names the steps that failed (after every step
+    /// ran).
+    pub async fn run(&self) -> Result<RunReport, String> {
+        self.run_at(self.clock.now()).await.into_result()
+    }
+
+    /// One run for the scheduled `event`. Outside production, the local stack's `trigger
+    /// --clock-offset` may move this run's time (`detail.clock_offset_seconds`) to try
+    /// retention by hand; production refuses such an event. Logs the run and its metrics;
+    /// a failed step fails the invocation (after the other steps ran) so it alarms.
+    pub async fn handle(&self, event: &Value) -> Result<Value, String> {
+        let offset = event
+            .pointer("/detail/clock_offset_seconds")
+            .and_then(Value::as_i64);
+        let now = match offset {
+            Some(offset) if self.stage == Stage::Prod => {
+                error!(offset, "refused a clock offset in production");
+                return Err("clock offsets are refused in production".to_owned());
+            }
+            Some(offset) => {
+                warn!(offset, "this run's clock is moved (not production)");
+                self.clock.now() + offset
+            }
+            None => self.clock.now(),
+        };
+        let report = self.run_at(now).await;
+        print_emf(&report);
+        report.into_result().map(|report| report.to_json())
+    }
+
+    /// One run at `now`; safe to run twice at once. Logs one line with what it did.
+    pub async fn run_at(&self, now: UnixSeconds) -> RunReport {
+        let context = RunContext {
+            now,
+            due_by: now + RUN_INTERVAL_SECONDS,
+        };
+        let mut steps = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            let result = step.run(context).await;
+            if let Err(message) = &result {
+                error!(step = step.name(), error = %message, "retention step failed");
+            }
+            steps.push((step.name(), result));
+        }
+        let report = RunReport { context, steps };
+        info!(report = %report.to_json(), "retention run");
+        report
+    }
+}
+
+/// Writes the run's EMF record to stdout as its own line. Lambda sends stdout to CloudWatch
+/// Logs, which extracts metrics from a log event that is exactly one such JSON object (the
+/// `tracing` lines are separate events; `LogFormat: JSON` leaves a custom runtime's
+/// stdout lines as they are).
+fn print_emf(report: &RunReport) {
+    use std::io::Write;
+    let timestamp_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64);
+    let line = emf_line(report, timestamp_ms).to_string();
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// Selfies 30 days after upload and blocked selfies 5 days after the block decision.
+#[derive(Debug)]
+struct SelfieDeletion {
+    generations: Generations,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl RetentionStep for SelfieDeletion {
+    fn name(&self) -> &'static str {
+        "selfies"
+    }
+
+    fn run<'a>(&'a self, context: RunContext) -> StepFuture<'a> {
+        Box::pin(self.delete_due(context))
+    }
+}
+
+impl SelfieDeletion {
+    async fn delete_due(&self, context: RunContext) -> Result<StepCounts, String> {
+        let mut counts = StepCounts::new();
+        let mut start = None;
+        loop {
+            let (due, next) = self
                 .generations
-                .fail(generation, "upload_not_received")
+                .due_selfies(context.due_by, DELETE_BATCH as i32, start)
                 .await
-            {
-                Ok(()) => returned += 1,
-                Err(TransitionError::NotAllowed) => {}
-                Err(other) => return Err(other.into()),
+                .map_err(|e| e.to_string())?;
+            if !due.is_empty() {
+                let failed = self
+                    .delete_objects(due.iter().map(|selfie| selfie.selfie_key.as_str()))
+                    .await?;
+                // A key S3 could not delete stays held; the next run tries it again.
+                let (deleted, kept): (Vec<_>, Vec<_>) = due
+                    .into_iter()
+                    .partition(|selfie| !failed.contains(&selfie.selfie_key));
+                *counts.entry("SelfieDeleteErrors").or_default() += kept.len() as u64;
+                let blocked: Vec<_> = deleted.iter().filter(|s| s.blocked).cloned().collect();
+                let held: Vec<_> = deleted.into_iter().filter(|s| !s.blocked).collect();
+                let marked = self
+                    .generations
+                    .mark_selfies_deleted(&held, context.due_by, context.now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                *counts.entry("SelfiesDeleted").or_default() += marked as u64;
+                let marked = self
+                    .generations
+                    .mark_selfies_deleted(&blocked, context.due_by, context.now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                *counts.entry("BlockedSelfiesDeleted").or_default() += marked as u64;
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
             }
         }
-        Ok(returned)
+        Ok(counts)
+    }
+
+    /// Deletes `keys` (at most 1,000) in one `DeleteObjects` call; returns the keys S3
+    /// reported errors for. A missing key is not an error: deletion is idempotent.
+    async fn delete_objects(
+        &self,
+        keys: impl Iterator<Item = &str>,
+    ) -> Result<HashSet<String>, String> {
+        let objects = keys
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let output = self
+            .s3
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| crate::aws::failure("DeleteObjects", e))?;
+        let failed: HashSet<String> = output
+            .errors()
+            .iter()
+            .filter_map(|error| {
+                warn!(
+                    code = error.code().unwrap_or_default(),
+                    "S3 did not delete a selfie; retried next run"
+                );
+                error.key().map(str::to_owned)
+            })
+            .collect();
+        Ok(failed)
+    }
+}
+
+/// Orders whose selfie never arrived: failed, their credits returned (once each).
+#[derive(Debug)]
+struct AbandonedUploads {
+    generations: Generations,
+}
+
+impl RetentionStep for AbandonedUploads {
+    fn name(&self) -> &'static str {
+        "abandoned_uploads"
+    }
+
+    fn run<'a>(&'a self, context: RunContext) -> StepFuture<'a> {
+        Box::pin(self.return_reservations(context))
+    }
+}
+
+impl AbandonedUploads {
+    async fn return_reservations(&self, context: RunContext) -> Result<StepCounts, String> {
+        const PAGE: i32 = 100;
+        let mut returned = 0;
+        loop {
+            let stale = self
+                .generations
+                .stale_uploads(context.now - ABANDONED_AFTER_SECONDS, PAGE)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut moved = 0;
+            for generation in &stale {
+                // Each credit return is its own transaction: two orders of one wallet could
+                // not share one (one item per transaction).
+                match self
+                    .generations
+                    .fail(generation, "upload_not_received")
+                    .await
+                {
+                    Ok(()) => {
+                        returned += 1;
+                        moved += 1;
+                    }
+                    Err(TransitionError::NotAllowed) => moved += 1,
+                    Err(other) => return Err(other.to_string()),
+                }
+            }
+            // Every listed order has left the index (ours or a concurrent run's); a short
+            // page was the last.
+            if stale.len() < PAGE as usize || moved == 0 {
+                break;
+            }
+        }
+        Ok(StepCounts::from([("AbandonedUploadsReturned", returned)]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> RunReport {
+        RunReport {
+            context: RunContext {
+                now: 1_000,
+                due_by: 4_600,
+            },
+            steps: vec![
+                (
+                    "selfies",
+                    Ok(StepCounts::from([
+                        ("SelfiesDeleted", 3),
+                        ("BlockedSelfiesDeleted", 1),
+                    ])),
+                ),
+                ("erasures", Err("boom".to_owned())),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_emf_line_is_one_object_cloudwatch_can_read() {
+        let line = emf_line(&report(), 1_795_333_734_000);
+        let text = line.to_string();
+        assert!(!text.contains('\n'), "one log line");
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["_aws"]["Timestamp"], json!(1_795_333_734_000_i64));
+        let directive = &parsed["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], json!(METRICS_NAMESPACE));
+        assert_eq!(directive["Dimensions"], json!([["Job"]]));
+        assert_eq!(parsed["Job"], json!("retention-cron"));
+        let metrics = directive["Metrics"].as_array().unwrap();
+        let names: Vec<&str> = metrics
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["BlockedSelfiesDeleted", "FailedSteps", "SelfiesDeleted"]
+        );
+        // Every metric has a unit and a numeric value at the top level, as the spec asks.
+        for metric in metrics {
+            assert_eq!(metric["Unit"], json!("Count"));
+            assert!(parsed[metric["Name"].as_str().unwrap()].is_u64());
+        }
+        assert_eq!(parsed["SelfiesDeleted"], json!(3));
+        assert_eq!(parsed["FailedSteps"], json!(1));
+        // Every dimension named has a string value.
+        assert!(parsed["Job"].is_string());
+    }
+
+    #[test]
+    fn a_report_sums_a_metric_and_names_failed_steps() {
+        let report = report();
+        assert_eq!(report.count("SelfiesDeleted"), 3);
+        assert_eq!(report.count("Missing"), 0);
+        assert_eq!(report.failed_steps(), ["erasures"]);
+        assert_eq!(
+            report.to_json()["steps"]["erasures"]["error"],
+            json!("boom")
+        );
     }
 }

@@ -453,6 +453,21 @@ async fn trigger_runs_a_schedule_with_eventbridges_event() {
         assert_eq!(event["detail"], json!({}));
     }
 
+    // `--clock-offset` moves one run of the retention job (it refuses this in production).
+    let moved = stack
+        .trigger(&["RetentionFunction", "--clock-offset", "31d"])
+        .await;
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    let events = stack.events("RetentionFunction");
+    assert_eq!(
+        events[2]["detail"],
+        json!({"clock_offset_seconds": 31 * 24 * 3600})
+    );
+
     let unknown = stack.trigger(&["NoSuchFunction"]).await;
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no function NoSuchFunction"));

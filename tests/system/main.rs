@@ -13,6 +13,7 @@ mod local_stack;
 mod marketing;
 mod pipeline;
 mod privacy;
+mod retention;
 mod sessions;
 mod sign_in;
 mod sigv4;

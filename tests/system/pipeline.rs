@@ -66,7 +66,7 @@ impl TestApp {
             .await
     }
 
-    async fn generation(&self, person: &Person, id: &str) -> Answer {
+    pub(crate) async fn generation(&self, person: &Person, id: &str) -> Answer {
         Call::event("upload-presign", "list-generations.json")
             .route("GET", &format!("/generations/{id}"))
             .cookies(&[&person.session])
@@ -123,7 +123,7 @@ impl TestApp {
             .item
     }
 
-    async fn selfie_key(&self, generation_id: &str) -> String {
+    pub(crate) async fn selfie_key(&self, generation_id: &str) -> String {
         let item = self
             .item_of("GenerationsTable", generation_id)
             .await
@@ -170,7 +170,7 @@ impl TestApp {
             .to_owned()
     }
 
-    async fn object_exists(&self, bucket: &str, key: &str) -> bool {
+    pub(crate) async fn object_exists(&self, bucket: &str, key: &str) -> bool {
         shared::aws::s3(&self.sdk)
             .head_object()
             .bucket(bucket)
@@ -181,7 +181,7 @@ impl TestApp {
     }
 }
 
-fn read_event(function: &str, name: &str) -> Value {
+pub(crate) fn read_event(function: &str, name: &str) -> Value {
     let text =
         std::fs::read_to_string(repo_root().join("events").join(function).join(name)).unwrap();
     serde_json::from_str(&text).unwrap()

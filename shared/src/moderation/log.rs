@@ -128,6 +128,41 @@ impl ModerationLog {
         self.read_item(&item).map(Some)
     }
 
+    /// The wallet's entries that have not expired (`by-wallet` index; export and erasure
+    /// find the person's entries here). DynamoDB may not have deleted an expired one yet,
+    /// so the query filters on `ttl` itself.
+    pub async fn list_for_wallet(
+        &self,
+        wallet_id: &str,
+        now: UnixSeconds,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by-wallet")
+                .key_condition_expression("wallet_id = :wallet")
+                .filter_expression("#ttl > :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":wallet", s(wallet_id))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
+            for item in output.items() {
+                entries.push(self.read_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(entries),
+            }
+        }
+    }
+
     fn read_item(&self, item: &Item) -> Result<LogEntry, StoreError> {
         let table = &self.table;
         let decision = match get_s(item, "decision") {

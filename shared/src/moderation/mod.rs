@@ -280,7 +280,11 @@ impl ModerationWorker {
             .send()
             .await
             .map_err(|e| RetryLater(crate::aws::failure("SendMessage", e)))?;
-        match self.generations.mark_queued(&generation.id).await {
+        match self
+            .generations
+            .mark_queued(&generation.id, self.clock.now())
+            .await
+        {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
             Err(other) => Err(RetryLater(other.to_string())),
         }

@@ -1,7 +1,8 @@
 //! Admin review of blocked selfies. Admins are a configured list of emails who sign in with
 //! one-time codes like everyone. `approve` (a false positive) sends the job on to
 //! generation; `confirm` deletes the selfie now. Whatever no admin handles is deleted by the
-//! retention job on day 5 at the latest (`expire_blocked`).
+//! retention job on day 5 at the latest (`retention::RetentionJob`, through the `selfie-due`
+//! index).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +24,7 @@ use crate::generations::{Generation, Generations, Status, TransitionError};
 use crate::wallets::Wallets;
 use crate::web::{self, ApiError};
 
-/// The policy's bound: a blocked selfie is gone 5 days after the block decision.
-pub const BLOCKED_RETENTION_SECONDS: i64 = 5 * 24 * 3600;
+pub use crate::generations::BLOCKED_RETENTION_SECONDS;
 
 #[derive(Clone, Debug)]
 pub struct ReviewConfig {
@@ -89,7 +89,12 @@ impl ReviewQueue {
     }
 
     /// Deletes the selfie, then records it removed. Safe to repeat.
-    pub async fn remove(&self, generation: &Generation, reason: &str) -> Result<(), String> {
+    pub async fn remove(
+        &self,
+        generation: &Generation,
+        reason: &str,
+        now: UnixSeconds,
+    ) -> Result<(), String> {
         self.s3
             .delete_object()
             .bucket(&self.selfie_bucket)
@@ -97,33 +102,14 @@ impl ReviewQueue {
             .send()
             .await
             .map_err(|e| crate::aws::failure("DeleteObject", e))?;
-        match self.generations.mark_removed(&generation.id, reason).await {
+        match self
+            .generations
+            .mark_removed(&generation.id, reason, now)
+            .await
+        {
             Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
             Err(other) => Err(other.to_string()),
         }
-    }
-
-    /// Deletes every blocked selfie whose 5 days end before `deadline_margin` from now, so
-    /// an hourly run never lets one pass day 5. Returns how many were removed.
-    pub async fn expire_blocked(
-        &self,
-        now: UnixSeconds,
-        deadline_margin: i64,
-    ) -> Result<usize, String> {
-        let due_before = now - BLOCKED_RETENTION_SECONDS + deadline_margin;
-        let mut removed = 0;
-        for generation in self
-            .generations
-            .review_queue(100)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            if generation.blocked_at.is_some_and(|at| at <= due_before) {
-                self.remove(&generation, "expired").await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 }
 
@@ -255,7 +241,7 @@ impl ReviewApi {
             return Err(already_reviewed());
         }
         self.queue
-            .remove(&generation, "confirmed")
+            .remove(&generation, "confirmed", self.clock.now())
             .await
             .map_err(|e| {
                 error!(error = %e, "deleting a confirmed selfie");

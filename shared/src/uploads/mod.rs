@@ -56,6 +56,9 @@ pub struct GenerationView {
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// When the selfie was deleted (30 days after upload, or a blocked one's removal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selfie_deleted_at: Option<String>,
     /// File name → a time-limited download link, once ready.
     pub downloads: BTreeMap<String, String>,
 }
@@ -142,6 +145,8 @@ impl UploadsApi {
             content_type: body.content_type.clone(),
             content_length: body.content_length,
             blocked_at: None,
+            selfie_uploaded_at: None,
+            selfie_deleted_at: None,
             deliverables: BTreeMap::new(),
             failure: None,
         };
@@ -309,6 +314,7 @@ impl UploadsApi {
             charge: generation.charge,
             created_at: rfc3339(generation.created_at),
             failure: generation.failure.clone(),
+            selfie_deleted_at: generation.selfie_deleted_at.map(rfc3339),
             downloads,
         })
     }

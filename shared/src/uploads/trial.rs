@@ -85,6 +85,8 @@ impl UploadsApi {
             content_type: body.content_type.clone(),
             content_length: body.content_length,
             blocked_at: None,
+            selfie_uploaded_at: None,
+            selfie_deleted_at: None,
             deliverables: BTreeMap::new(),
             failure: None,
         };

@@ -20,10 +20,13 @@ usage:
       probe, target/debug/probe-lambda); --env sets a variable for every function, or for
       one with LogicalId:, over the template's.
   local-stack trigger LogicalId [--event EventName] [--listen 127.0.0.1:3000]
+                    [--clock-offset 31d]
       Ask the running `serve` to invoke the function now with the event its schedule
       delivers (its first Schedule/ScheduleV2 event unless --event names one); prints the
       function's response. Uses the loopback-only route
       POST /_local/functions/LogicalId/invoke-schedule[?event=EventName].
+      --clock-offset (s, m, h or d) adds detail.clock_offset_seconds to the event: the
+      retention job runs that far in the future (refused when APP_ENV=prod).
   local-stack provision [--template ...] [--endpoint ...] [--prefix ...] [--param Name=Value ...]
       Only create the resources and print their physical names.
   local-stack measure-cold-start --bin PATH [--env KEY=VALUE ...] [--event FILE] [--runs 10]
@@ -98,6 +101,8 @@ pub struct TriggerArgs {
     pub event: Option<String>,
     /// Where `serve` listens.
     pub listen: SocketAddr,
+    /// `--clock-offset`: seconds the invoked job's clock runs ahead.
+    pub clock_offset_seconds: Option<i64>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -139,7 +144,7 @@ const SERVE: &[&str] = &[
     "bin-override",
     "env",
 ];
-const TRIGGER: &[&str] = &["listen", "event"];
+const TRIGGER: &[&str] = &["listen", "event", "clock-offset"];
 const MEASURE: &[&str] = &[
     "bin", "env", "event", "runs", "endpoint", "memory", "timeout", "function", "template",
     "prefix", "param",
@@ -206,7 +211,34 @@ fn trigger(command: &str, rest: &[String]) -> Result<Command, UsageError> {
         function: function.clone(),
         event: options.last("event").map(str::to_owned),
         listen: parsed("--listen", listen, "an address like 127.0.0.1:3000")?,
+        clock_offset_seconds: options
+            .last("clock-offset")
+            .map(|value| {
+                offset_seconds(value).ok_or_else(|| UsageError::Invalid {
+                    option: "--clock-offset",
+                    value: value.to_owned(),
+                    expected: "a whole number of s, m, h or d, like 31d",
+                })
+            })
+            .transpose()?,
     }))
+}
+
+/// `90s`, `15m`, `12h`, `31d` or plain seconds.
+fn offset_seconds(value: &str) -> Option<i64> {
+    let (number, unit) = match value.char_indices().last()? {
+        (at, unit) if unit.is_ascii_alphabetic() => (&value[..at], unit),
+        _ => (value, 's'),
+    };
+    let number: i64 = number.parse().ok()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    number.checked_mul(scale)
 }
 
 fn measure(options: &Options) -> Result<Command, UsageError> {
@@ -395,6 +427,7 @@ mod tests {
                 function: "RetentionFunction".into(),
                 event: Some("Nightly".into()),
                 listen: "127.0.0.1:3005".parse().expect("address"),
+                clock_offset_seconds: None,
             }))
         );
         let Ok(Command::Trigger(defaults)) = parse(&args("trigger F")) else {
@@ -409,6 +442,25 @@ mod tests {
             parse(&args("trigger")),
             Err(UsageError::Required("the function's logical id"))
         );
+    }
+
+    #[test]
+    fn trigger_takes_a_clock_offset_in_seconds_minutes_hours_or_days() {
+        let offset = |arg: &str| match parse(&args(&format!("trigger F --clock-offset {arg}"))) {
+            Ok(Command::Trigger(trigger)) => trigger.clock_offset_seconds,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(offset("31d"), Some(31 * 86_400));
+        assert_eq!(offset("12h"), Some(43_200));
+        assert_eq!(offset("15m"), Some(900));
+        assert_eq!(offset("90"), Some(90));
+        assert!(matches!(
+            parse(&args("trigger F --clock-offset 3w")),
+            Err(UsageError::Invalid {
+                option: "--clock-offset",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -22,8 +22,15 @@ pub async fn trigger(args: TriggerArgs) -> Result<(), CliError> {
         args.listen,
         aws_encode_key(&args.function)
     );
+    let mut query = Vec::new();
     if let Some(event) = &args.event {
-        uri.push_str(&format!("?event={}", aws_encode_key(event)));
+        query.push(format!("event={}", aws_encode_key(event)));
+    }
+    if let Some(offset) = args.clock_offset_seconds {
+        query.push(format!("clock_offset={offset}"));
+    }
+    if !query.is_empty() {
+        uri.push_str(&format!("?{}", query.join("&")));
     }
     let request = Request::post(uri)
         .body(Full::new(Bytes::new()))

@@ -288,6 +288,18 @@ impl Triggers {
         function: &str,
         event: Option<&str>,
     ) -> Result<Value, TriggerError> {
+        self.invoke_schedule_moved(function, event, None).await
+    }
+
+    /// [`Self::invoke_schedule`], with `clock_offset_seconds` added to the event's `detail`
+    /// when given: the retention job runs that far in the future outside production (for
+    /// trying retention by hand; production refuses such an event).
+    pub async fn invoke_schedule_moved(
+        &self,
+        function: &str,
+        event: Option<&str>,
+        clock_offset_seconds: Option<i64>,
+    ) -> Result<Value, TriggerError> {
         let (invoke, targets) = self
             .functions
             .get(function)
@@ -308,8 +320,19 @@ impl Triggers {
                     .join(", "),
             },
         })?;
-        let payload = target.payload(&self.region, ACCOUNT_ID, SystemTime::now());
-        tracing::info!(%function, event = %target.event, "triggered schedule");
+        let mut payload = target.payload(&self.region, ACCOUNT_ID, SystemTime::now());
+        if let (Some(offset), Some(detail)) = (
+            clock_offset_seconds,
+            payload.as_object_mut().map(|event| {
+                event
+                    .entry("detail")
+                    .or_insert_with(|| Value::Object(Default::default()))
+            }),
+        ) && let Some(detail) = detail.as_object_mut()
+        {
+            detail.insert("clock_offset_seconds".to_owned(), Value::from(offset));
+        }
+        tracing::info!(%function, event = %target.event, ?clock_offset_seconds, "triggered schedule");
         Ok(invoke.invoke(payload).await?)
     }
 }

@@ -172,8 +172,18 @@ async fn triggers_run_a_schedule_now_and_name_what_is_missing() {
         .invoke_schedule("RetentionFunction", Some("Nightly"))
         .await
         .expect("invoked");
+    triggers
+        .invoke_schedule_moved("RetentionFunction", None, Some(2_678_400))
+        .await
+        .expect("invoked");
     let events = recorder.0.lock().expect("not poisoned").clone();
     assert_eq!(events[0]["detail-type"], "Scheduled Event");
+    assert!(events[0]["detail"].get("clock_offset_seconds").is_none());
+    assert_eq!(
+        events[2]["detail"]["clock_offset_seconds"],
+        json!(2_678_400)
+    );
+    assert_eq!(events[2]["detail-type"], "Scheduled Event");
     assert_eq!(
         events[0]["resources"][0],
         "arn:aws:events:ap-northeast-1:123456789012:rule/p-RetentionFunctionHourly"

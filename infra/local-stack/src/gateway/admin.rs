@@ -5,6 +5,8 @@
 //!   function now with the event its schedule delivers (its first `Schedule`/`ScheduleV2`
 //!   event unless `event` names one) and answers with the function's response: 200 and the
 //!   response JSON, 404 for an unknown function or event, 502 when the invocation fails.
+//!   `&clock_offset=SECONDS` adds `detail.clock_offset_seconds` to the event (the retention
+//!   job then runs that far ahead; outside production only).
 //! * `GET /_local/polar/checkout?product_id=…&wallet_id=…`: the labelled stand-in of Polar's
 //!   hosted checkout (`PolarServer=local`); sends a signed `order.paid` (see `local_checkout`).
 
@@ -36,7 +38,17 @@ pub(super) async fn handle(
         return message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     }
     let event = query_value(uri.query(), "event");
-    match triggers.invoke_schedule(function, event.as_deref()).await {
+    let offset = match query_value(uri.query(), "clock_offset") {
+        None => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(seconds) => Some(seconds),
+            Err(_) => return message(StatusCode::BAD_REQUEST, "clock_offset: whole seconds"),
+        },
+    };
+    match triggers
+        .invoke_schedule_moved(function, event.as_deref(), offset)
+        .await
+    {
         Ok(response) => server::json(StatusCode::OK, response.to_string()),
         Err(error @ TriggerError::Invoke(_)) => {
             message(StatusCode::BAD_GATEWAY, &error.to_string())

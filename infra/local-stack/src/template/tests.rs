@@ -49,7 +49,10 @@ fn real_template_tables_with_keys_and_ttl() {
         .iter()
         .map(|g| g.name.as_str())
         .collect();
-    assert_eq!(indexes, ["by-wallet", "review-queue", "upload-pending"]);
+    assert_eq!(
+        indexes,
+        ["by-wallet", "review-queue", "upload-pending", "selfie-due"]
+    );
     assert_eq!(
         generations.global_secondary_indexes[0].key.range.as_deref(),
         Some("created_at")
