@@ -19,6 +19,8 @@ FUNCTIONS=(
   "generate GenerateFunction events/generate/job.json"
   "admin AdminFunction events/admin/review-queue.json"
   "retention-cron RetentionCronFunction events/retention-cron/scheduled.json"
+  "dsr-export DsrExportFunction events/dsr-export/download.json"
+  "dsr-archive DsrArchiveFunction events/dsr-archive/job.json"
 )
 packages=(-p hello-lambda)
 for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done

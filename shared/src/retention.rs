@@ -13,6 +13,8 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, EnvSource, Settings};
 use crate::generations::{Generations, TransitionError};
 use crate::moderation::review::ReviewQueue;
+use crate::rights::Rights;
+use crate::rights::erasure::{ErasureReport, Erasures};
 use crate::wallets::Wallets;
 
 /// The job runs hourly; anything due within the next run's hour goes now, so nothing
@@ -27,6 +29,8 @@ pub struct RetentionConfig {
     pub wallets_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
+    /// Every store of personal data, for due erasures and expired exports.
+    pub rights: crate::rights::StoresConfig,
 }
 
 impl RetentionConfig {
@@ -36,6 +40,7 @@ impl RetentionConfig {
             wallets_table: settings.required("WALLETS_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
+            rights: crate::rights::StoresConfig::from_env(source)?,
         })
     }
 }
@@ -44,6 +49,7 @@ impl RetentionConfig {
 pub struct RetentionJob {
     review: ReviewQueue,
     generations: Generations,
+    erasures: Erasures,
     clock: Arc<dyn Clock>,
 }
 
@@ -55,6 +61,7 @@ impl RetentionJob {
         Self {
             review: ReviewQueue::new(aws, generations.clone(), &config.selfie_bucket),
             generations,
+            erasures: Erasures::new(Rights::new(config.rights, aws)),
             clock,
         }
     }
@@ -67,12 +74,29 @@ impl RetentionJob {
             .expire_blocked(now, RUN_INTERVAL_SECONDS)
             .await?;
         let abandoned = self.return_abandoned_reservations(now).await?;
+        let privacy = self.privacy_requests(now).await?;
         info!(
             blocked_selfies_removed = removed,
             abandoned_uploads = abandoned,
+            erasures_completed = privacy.erasures_completed,
+            erased_items = privacy.items_deleted,
+            expired_exports_removed = privacy.expired_exports_removed,
             "retention run"
         );
-        Ok(json!({ "blocked_selfies_removed": removed, "abandoned_uploads": abandoned }))
+        Ok(json!({
+            "blocked_selfies_removed": removed,
+            "abandoned_uploads": abandoned,
+            "erasures_completed": privacy.erasures_completed,
+            "erased_items": privacy.items_deleted,
+            "expired_exports_removed": privacy.expired_exports_removed,
+        }))
+    }
+
+    /// Due erasures (all requested before this run) and export archives past 7 days.
+    async fn privacy_requests(&self, now: i64) -> Result<ErasureReport, lambda_http::Error> {
+        let mut report = self.erasures.run_due(now).await?;
+        report.expired_exports_removed = self.erasures.remove_expired_exports(now).await?;
+        Ok(report)
     }
 
     /// Orders whose selfie never arrived: failed, their credits returned (once each).

@@ -3,7 +3,9 @@
 //! Run through `./infra/test.sh`, which starts and stops the emulation.
 
 mod bad_input;
+mod erasure;
 mod event_sources;
+mod export;
 mod helpers;
 mod leads;
 mod limits;
