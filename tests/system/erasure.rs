@@ -28,7 +28,13 @@ async fn sweep(app: &TestApp, person: &Seeded) -> Vec<String> {
         let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
         for object in listed.contents() {
             let key = object.key().unwrap();
-            let body = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
             let bytes = body.body.collect().await.unwrap().into_bytes();
             let text = format!("{key} {}", String::from_utf8_lossy(&bytes));
             if needles.iter().any(|needle| text.contains(needle.as_str())) {
@@ -45,17 +51,32 @@ async fn erasure_leaves_nothing_that_names_the_person_and_spares_everyone_else()
     let person = seed(&app, "erin").await;
     let other = seed(&app, "frank").await;
     // An export archive of the person exists too: it goes with the erasure.
-    app.rights_call("export.json", Some(&person.session), None).await;
+    app.rights_call("export.json", Some(&person.session), None)
+        .await;
     app.run_export_queue().await;
-    assert!(!sweep(&app, &person).await.is_empty(), "the sweep finds seeded data");
+    assert!(
+        !sweep(&app, &person).await.is_empty(),
+        "the sweep finds seeded data"
+    );
 
-    let answer = app.rights_call("delete.json", Some(&person.session), None).await;
+    let answer = app
+        .rights_call("delete.json", Some(&person.session), None)
+        .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let request_id = answer.body["request_id"].as_str().unwrap().to_owned();
-    let again = app.rights_call("delete.json", Some(&person.session), None).await;
-    assert_eq!(again.body["request_id"], json!(request_id), "one request per person");
+    let again = app
+        .rights_call("delete.json", Some(&person.session), None)
+        .await;
+    assert_eq!(
+        again.body["request_id"],
+        json!(request_id),
+        "one request per person"
+    );
     let mail = sent_mail(&person.email).await;
-    let acks = mail.iter().filter(|(subject, _)| subject.contains("deletion request")).count();
+    let acks = mail
+        .iter()
+        .filter(|(subject, _)| subject.contains("deletion request"))
+        .count();
     assert_eq!(acks, 1, "acknowledged once, at once");
 
     let run = app.retention.run().await.unwrap();
@@ -75,7 +96,10 @@ async fn erasure_leaves_nothing_that_names_the_person_and_spares_everyone_else()
         .dynamodb
         .get_item()
         .table_name(app.table("PrivacyRequestsTable"))
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ERASED#{request_id}")))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ERASED#{request_id}")),
+        )
         .send()
         .await
         .unwrap()
@@ -86,8 +110,18 @@ async fn erasure_leaves_nothing_that_names_the_person_and_spares_everyone_else()
     // The other person is untouched.
     assert_eq!(app.me(&other.session).await.status, 200);
     let others = sweep(&app, &other).await;
-    for place in ["Wallets", "Leads", "Generations", "ModerationLog", "selfies/", "generated/"] {
-        assert!(others.iter().any(|found| found.contains(place)), "{place} of the other person kept: {others:?}");
+    for place in [
+        "Wallets",
+        "Leads",
+        "Generations",
+        "ModerationLog",
+        "selfies/",
+        "generated/",
+    ] {
+        assert!(
+            others.iter().any(|found| found.contains(place)),
+            "{place} of the other person kept: {others:?}"
+        );
     }
 
     // A second run has nothing left to do.
@@ -101,7 +135,11 @@ async fn two_concurrent_runs_erase_once_and_send_one_closing_email() {
     let person = seed(&app, "gina").await;
     let admin = app.sign_in(&app.email("admin")).await;
     let answer = app
-        .rights_call("admin-delete.json", Some(&admin), Some(json!({"email": person.email})))
+        .rights_call(
+            "admin-delete.json",
+            Some(&admin),
+            Some(json!({"email": person.email})),
+        )
         .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
 
@@ -122,12 +160,16 @@ async fn two_concurrent_runs_erase_once_and_send_one_closing_email() {
 async fn an_erasure_cut_short_is_finished_by_the_next_run() {
     let app = spawn_app().await;
     let person = seed(&app, "hank").await;
-    app.rights_call("delete.json", Some(&person.session), None).await;
+    app.rights_call("delete.json", Some(&person.session), None)
+        .await;
     // A run that died after deleting the wallet alone: the rest is still there.
     app.dynamodb
         .delete_item()
         .table_name(app.table("WalletsTable"))
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("WALLET#{}", person.wallet_id)))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("WALLET#{}", person.wallet_id)),
+        )
         .send()
         .await
         .unwrap();

@@ -134,7 +134,12 @@ impl TestApp {
         shared::clock::Clock::now(&self.clock)
     }
 
-    pub async fn rights_call(&self, fixture: &str, session: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn rights_call(
+        &self,
+        fixture: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut call = Call::event("dsr-export", fixture);
         call = match session {
             Some(session) => call.cookies(&[session]),
@@ -168,7 +173,10 @@ impl TestApp {
         let mut ran = 0;
         for message in received.messages() {
             let job: ExportJob = serde_json::from_str(message.body().unwrap()).unwrap();
-            self.archive.process(&job).await.expect("the export job succeeds");
+            self.archive
+                .process(&job)
+                .await
+                .expect("the export job succeeds");
             sqs.delete_message()
                 .queue_url(&queue)
                 .receipt_handle(message.receipt_handle().unwrap())
@@ -227,33 +235,59 @@ async fn an_export_holds_everything_about_the_person_and_nothing_of_anyone_else(
     let person = seed(&app, "ann").await;
     let other = seed(&app, "bob").await;
 
-    let answer = app.rights_call("export.json", Some(&person.session), None).await;
+    let answer = app
+        .rights_call("export.json", Some(&person.session), None)
+        .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let request_id = answer.body["request_id"].as_str().unwrap().to_owned();
     // A second click while it is pending is the same request.
-    let again = app.rights_call("export.json", Some(&person.session), None).await;
+    let again = app
+        .rights_call("export.json", Some(&person.session), None)
+        .await;
     assert_eq!(again.body["request_id"], json!(request_id));
     assert!(app.run_export_queue().await >= 1);
 
-    let files = unzip(&app.download_from_mail(&person.email).await.expect("the link works"));
+    let files = unzip(
+        &app.download_from_mail(&person.email)
+            .await
+            .expect("the link works"),
+    );
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(manifest["schema_version"], json!(1));
     assert_eq!(manifest["request_id"], json!(request_id));
     assert!(files.contains_key("EXPORT_SCHEMA.md"));
     for listed in manifest["files"].as_array().unwrap() {
-        assert!(files.contains_key(listed["path"].as_str().unwrap()), "{listed}");
+        assert!(
+            files.contains_key(listed["path"].as_str().unwrap()),
+            "{listed}"
+        );
     }
-    assert_eq!(rows(&files, "wallet")[0]["wallet_id"], json!(person.wallet_id));
+    assert_eq!(
+        rows(&files, "wallet")[0]["wallet_id"],
+        json!(person.wallet_id)
+    );
     assert_eq!(rows(&files, "wallet")[0]["email"], json!(person.email));
     assert_eq!(rows(&files, "lead")[0]["first_source"], json!("sign-in"));
     let codes = rows(&files, "one_time_codes");
     assert_eq!(codes.len(), 1);
-    assert!(codes[0].get("code_hash").is_none(), "the code's hash stays out");
+    assert!(
+        codes[0].get("code_hash").is_none(),
+        "the code's hash stays out"
+    );
     assert!(!rows(&files, "rate_limits").is_empty());
-    assert_eq!(rows(&files, "generations")[0]["generation_id"], json!(person.generation_id));
+    assert_eq!(
+        rows(&files, "generations")[0]["generation_id"],
+        json!(person.generation_id)
+    );
     assert_eq!(rows(&files, "generations")[0]["quote"], json!("こんにちは"));
-    assert_eq!(rows(&files, "moderation_log")[0]["decision"], json!("allowed"));
-    assert_eq!(files[&format!("files/selfies/{}", person.generation_id)], person.selfie);
+    assert_eq!(
+        rows(&files, "moderation_log")[0]["decision"],
+        json!("allowed")
+    );
+    assert_eq!(
+        files[&format!("files/selfies/{}", person.generation_id)],
+        person.selfie
+    );
     assert_eq!(
         files[&format!("files/generated/{}/avatar.png", person.generation_id)],
         person.avatar
@@ -263,8 +297,16 @@ async fn an_export_holds_everything_about_the_person_and_nothing_of_anyone_else(
         .values()
         .map(|content| String::from_utf8_lossy(content).into_owned())
         .collect();
-    for needle in [&other.email, &other.wallet_id, &other.email_hash, &other.generation_id] {
-        assert!(!everything.contains(needle.as_str()), "another person's data in the export");
+    for needle in [
+        &other.email,
+        &other.wallet_id,
+        &other.email_hash,
+        &other.generation_id,
+    ] {
+        assert!(
+            !everything.contains(needle.as_str()),
+            "another person's data in the export"
+        );
     }
 }
 
@@ -275,20 +317,38 @@ async fn an_admin_exports_for_an_email_that_wrote_in_and_the_link_dies_after_sev
     let admin = app.sign_in(&app.email("admin")).await;
 
     let refused = app
-        .rights_call("admin-export.json", Some(&person.session), Some(json!({"email": person.email})))
+        .rights_call(
+            "admin-export.json",
+            Some(&person.session),
+            Some(json!({"email": person.email})),
+        )
         .await;
     assert_eq!(refused.status, 403);
 
     let answer = app
-        .rights_call("admin-export.json", Some(&admin), Some(json!({"email": person.email})))
+        .rights_call(
+            "admin-export.json",
+            Some(&admin),
+            Some(json!({"email": person.email})),
+        )
         .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     app.run_export_queue().await;
-    let files = unzip(&app.download_from_mail(&person.email).await.expect("the link works"));
-    assert_eq!(rows(&files, "wallet")[0]["wallet_id"], json!(person.wallet_id));
+    let files = unzip(
+        &app.download_from_mail(&person.email)
+            .await
+            .expect("the link works"),
+    );
+    assert_eq!(
+        rows(&files, "wallet")[0]["wallet_id"],
+        json!(person.wallet_id)
+    );
 
     app.clock.advance(7 * 86_400 + 1);
-    let expired = app.download_from_mail(&person.email).await.expect_err("expired");
+    let expired = app
+        .download_from_mail(&person.email)
+        .await
+        .expect_err("expired");
     assert_eq!(expired.error_code(), "export_not_found");
     // The hourly job removes the archive and its record.
     let run = app.retention.run().await.unwrap();
@@ -306,7 +366,8 @@ async fn an_admin_exports_for_an_email_that_wrote_in_and_the_link_dies_after_sev
 async fn a_forged_download_link_is_refused() {
     let app = spawn_app().await;
     let person = seed(&app, "dave").await;
-    app.rights_call("export.json", Some(&person.session), None).await;
+    app.rights_call("export.json", Some(&person.session), None)
+        .await;
     app.run_export_queue().await;
     let forged = Call::event("dsr-export", "download.json")
         .query(&format!("p={}&r=x&sig=00", person.email_hash))

@@ -1,6 +1,9 @@
 //! The `dsr-archive` Lambda: export jobs (SQS) in, a streamed zip archive and an email with
 //! its download link out.
 
+// The archive future nests every store's export future: deeper than the default limit.
+#![recursion_limit = "256"]
+
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};

@@ -110,13 +110,22 @@ impl RightsApi {
     async fn requester_for_email(&self, request: &Request) -> Result<Requester, ApiError> {
         let wallet = self.signed_in.wallet(request).await?;
         if !self.admins.contains(&wallet.email) {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Admins only."));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Admins only.",
+            ));
         }
         let body: ForEmail = web::json_body(request, DEFAULT_BODY_LIMIT)?;
         let email = EmailAddress::parse(&body.email)
             .map_err(|_| ApiError::bad_request("invalid_email", "That is not an email address."))?;
         // The person may have no wallet (a lead only): the request still covers the email.
-        let theirs = self.rights.wallets.find_by_email(&email).await.map_err(internal)?;
+        let theirs = self
+            .rights
+            .wallets
+            .find_by_email(&email)
+            .await
+            .map_err(internal)?;
         Ok(match theirs {
             Some(wallet) => self.requester_of(&wallet),
             None => self.rights.requester(email, None, Default::default()),
@@ -167,7 +176,10 @@ impl RightsApi {
                 .await
                 .map_err(|e| {
                     error!(error = %crate::aws::failure("SendMessage", e), "queueing an export");
-                    ApiError::unavailable("queue_unavailable", "Could not start the export; try again.")
+                    ApiError::unavailable(
+                        "queue_unavailable",
+                        "Could not start the export; try again.",
+                    )
                 })?;
         }
         info!(request = %record.request_id, "export requested");
@@ -181,7 +193,10 @@ impl RightsApi {
     async fn erasure(&self, requester: &Requester) -> ApiResult {
         let now = self.clock.now();
         let requests = &self.rights.requests;
-        let record = requests.start_erasure(requester, now).await.map_err(internal)?;
+        let record = requests
+            .start_erasure(requester, now)
+            .await
+            .map_err(internal)?;
         if !record.acknowledged {
             self.rights
                 .mailer
@@ -189,7 +204,10 @@ impl RightsApi {
                 .await
                 .map_err(|e| {
                     error!(error = %e, "erasure acknowledgement not sent");
-                    ApiError::unavailable("email_unavailable", "The request is recorded; ask again for its confirmation email.")
+                    ApiError::unavailable(
+                        "email_unavailable",
+                        "The request is recorded; ask again for its confirmation email.",
+                    )
                 })?;
             requests
                 .erasure_acknowledged(&requester.email_hash, now)
@@ -207,7 +225,9 @@ impl RightsApi {
     /// a five-minute presigned URL; anything else the same 404.
     async fn download(&self, request: &Request) -> ApiResult {
         let query = request.query_string_parameters();
-        let (Some(hash), Some(id), Some(sig)) = (query.first("p"), query.first("r"), query.first("sig")) else {
+        let (Some(hash), Some(id), Some(sig)) =
+            (query.first("p"), query.first("r"), query.first("sig"))
+        else {
             return Err(export_not_found());
         };
         let expected = link_signature(&self.rights.config.email_hash_key, hash, id);
@@ -217,7 +237,9 @@ impl RightsApi {
         let record = self.rights.requests.export(hash).await.map_err(internal)?;
         let now = self.clock.now();
         let live = record.is_some_and(|r| {
-            r.request_id == id && r.status == ExportStatus::Ready && r.expires_at.is_some_and(|at| at > now)
+            r.request_id == id
+                && r.status == ExportStatus::Ready
+                && r.expires_at.is_some_and(|at| at > now)
         });
         if !live {
             return Err(export_not_found());
@@ -235,9 +257,12 @@ impl RightsApi {
             .presigned(presigning)
             .await
             .map_err(|_| ApiError::internal())?;
-        let mut response = web::json_response(StatusCode::SEE_OTHER, &json!({ "url": presigned.uri() }));
+        let mut response =
+            web::json_response(StatusCode::SEE_OTHER, &json!({ "url": presigned.uri() }));
         if let Ok(location) = http::HeaderValue::from_str(presigned.uri()) {
-            response.headers_mut().insert(http::header::LOCATION, location);
+            response
+                .headers_mut()
+                .insert(http::header::LOCATION, location);
         }
         Ok(response)
     }

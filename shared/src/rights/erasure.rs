@@ -58,7 +58,11 @@ impl Erasures {
     }
 
     /// Erases one person. `None` when a concurrent run is closing this request.
-    pub async fn erase(&self, record: &ErasureRecord, now: UnixSeconds) -> Result<Option<usize>, String> {
+    pub async fn erase(
+        &self,
+        record: &ErasureRecord,
+        now: UnixSeconds,
+    ) -> Result<Option<usize>, String> {
         let person = resolve(&record.requester, &self.rights.wallets, now)
             .await
             .map_err(|e| e.to_string())?;
@@ -71,7 +75,11 @@ impl Erasures {
             counts.insert(store.name().to_owned(), deleted);
         }
         let requests = &self.rights.requests;
-        if !requests.claim_closing(record, now).await.map_err(|e| e.to_string())? {
+        if !requests
+            .claim_closing(record, now)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             return Ok(None);
         }
         self.rights

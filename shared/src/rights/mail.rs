@@ -121,7 +121,11 @@ mod tests {
             assert!(ready.text.contains("https://x.test/e?a=1&b=2"));
             assert!(ready.html.contains("https://x.test/e?a=1&amp;b=2"));
             for email in [ready, erasure_received(locale), erasure_done(locale)] {
-                assert!(email.html.contains(&format!("lang=\"{}\"", locale.as_str())));
+                assert!(
+                    email
+                        .html
+                        .contains(&format!("lang=\"{}\"", locale.as_str()))
+                );
                 assert!(!email.text.is_empty() && !email.subject.is_empty());
             }
         }

@@ -183,10 +183,10 @@ pub async fn resolve(
     now: crate::clock::UnixSeconds,
 ) -> Result<Person, crate::store::StoreError> {
     let mut wallet_ids: Vec<String> = requester.wallet_id.iter().cloned().collect();
-    if let Some(current) = wallets.find_by_email(&requester.email).await? {
-        if !wallet_ids.contains(&current.id) {
-            wallet_ids.push(current.id);
-        }
+    if let Some(current) = wallets.find_by_email(&requester.email).await?
+        && !wallet_ids.contains(&current.id)
+    {
+        wallet_ids.push(current.id);
     }
     Ok(Person {
         email: requester.email.clone(),
@@ -232,7 +232,12 @@ impl Rights {
         registry(&self.config, &self.clients)
     }
 
-    pub fn requester(&self, email: EmailAddress, wallet_id: Option<String>, locale: Locale) -> requests::Requester {
+    pub fn requester(
+        &self,
+        email: EmailAddress,
+        wallet_id: Option<String>,
+        locale: Locale,
+    ) -> requests::Requester {
         requests::Requester {
             email_hash: Person::email_hash(&self.config.email_hash_key, &email),
             email,

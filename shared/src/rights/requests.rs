@@ -90,7 +90,11 @@ impl PrivacyRequests {
         }
     }
 
-    fn err<E, R>(&self, operation: &'static str, error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+    fn err<E, R>(
+        &self,
+        operation: &'static str,
+        error: &aws_sdk_dynamodb::error::SdkError<E, R>,
+    ) -> StoreError
     where
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -230,7 +234,11 @@ impl PrivacyRequests {
         }
     }
 
-    pub async fn export_emailed(&self, email_hash: &str, request_id: &str) -> Result<(), StoreError> {
+    pub async fn export_emailed(
+        &self,
+        email_hash: &str,
+        request_id: &str,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
@@ -281,7 +289,11 @@ impl PrivacyRequests {
     }
 
     /// Drops an expired export's record, if it is still that request's.
-    pub async fn remove_export(&self, email_hash: &str, request_id: &str) -> Result<(), StoreError> {
+    pub async fn remove_export(
+        &self,
+        email_hash: &str,
+        request_id: &str,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()
@@ -391,7 +403,11 @@ impl PrivacyRequests {
             .send()
             .await
             .map_err(|e| self.err("Query", &e))?;
-        output.items().iter().map(|item| self.erasure_from(item)).collect()
+        output
+            .items()
+            .iter()
+            .map(|item| self.erasure_from(item))
+            .collect()
     }
 
     /// One run claims the closing email; a concurrent run skips it. A claim left by a run

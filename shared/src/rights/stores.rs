@@ -160,7 +160,10 @@ impl Table {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             if !requests.is_empty() {
-                return Err(format!("BatchWriteItem on {}: items left unprocessed", self.table));
+                return Err(format!(
+                    "BatchWriteItem on {}: items left unprocessed",
+                    self.table
+                ));
             }
         }
         Ok(count)
@@ -339,18 +342,22 @@ impl PersonalData for OtpCodeStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
-            if let Some(mut item) = self.0.get("email_hash", &p.email_hash).await? {
-                if get_n(&item, "expires_at").is_some_and(|at| at > p.now) {
-                    item.remove("code_hash");
-                    out.row(&item_json(&item)).map_err(|e| e.to_string())?;
-                }
+            if let Some(mut item) = self.0.get("email_hash", &p.email_hash).await?
+                && get_n(&item, "expires_at").is_some_and(|at| at > p.now)
+            {
+                item.remove("code_hash");
+                out.row(&item_json(&item)).map_err(|e| e.to_string())?;
             }
             out.end_rows().map_err(|e| e.to_string())
         })
     }
 
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
-        Box::pin(async move { Ok(usize::from(self.0.delete("email_hash", &p.email_hash).await?)) })
+        Box::pin(async move {
+            Ok(usize::from(
+                self.0.delete("email_hash", &p.email_hash).await?,
+            ))
+        })
     }
 }
 
@@ -371,10 +378,10 @@ impl PersonalData for RateLimitStore {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
             for prefix in EMAIL_RATE_LIMIT_PREFIXES {
                 let key = format!("{prefix}{}", p.email_hash);
-                if let Some(item) = self.0.get("pk", &key).await? {
-                    if get_n(&item, "expires_at").is_some_and(|at| at > p.now) {
-                        out.row(&item_json(&item)).map_err(|e| e.to_string())?;
-                    }
+                if let Some(item) = self.0.get("pk", &key).await?
+                    && get_n(&item, "expires_at").is_some_and(|at| at > p.now)
+                {
+                    out.row(&item_json(&item)).map_err(|e| e.to_string())?;
                 }
             }
             out.end_rows().map_err(|e| e.to_string())
@@ -479,9 +486,15 @@ impl PersonalData for ObjectStore {
                     for key in keys {
                         let relative = key.strip_prefix(&prefix).unwrap_or(&key);
                         let path = format!("{}/{relative}", self.name);
-                        out.copy_object(&self.bucket.client, &self.bucket.bucket, &key, self.name, &path)
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        out.copy_object(
+                            &self.bucket.client,
+                            &self.bucket.bucket,
+                            &key,
+                            self.name,
+                            &path,
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
                     }
                     match next {
                         Some(next) => token = Some(next),

@@ -49,7 +49,12 @@ impl ArchiveConfig {
 /// The link in the email: the API's download route, which checks the signature and the
 /// expiry and redirects to a short-lived presigned URL. (A presigned URL made by the
 /// worker would die with the Lambda role's session, hours before the 7 days.)
-pub fn download_link(origin: &str, key: &secrecy::SecretString, email_hash: &str, request_id: &str) -> String {
+pub fn download_link(
+    origin: &str,
+    key: &secrecy::SecretString,
+    email_hash: &str,
+    request_id: &str,
+) -> String {
     let signature = link_signature(key, email_hash, request_id);
     format!("{origin}/exports/download?p={email_hash}&r={request_id}&sig={signature}")
 }
@@ -182,7 +187,11 @@ impl ArchiveWorker {
             hash,
             &record.request_id,
         );
-        let email = mail::export_ready(record.requester.locale, &link, EXPORT_LIFETIME_SECONDS / 86_400);
+        let email = mail::export_ready(
+            record.requester.locale,
+            &link,
+            EXPORT_LIFETIME_SECONDS / 86_400,
+        );
         self.rights
             .mailer
             .send(&record.requester.email, &email)
