@@ -13,6 +13,9 @@ use crate::store::{Item, get_n, s};
 
 pub type StoreResult<T> = Result<T, String>;
 
+/// Rows per query page: what an export or erasure holds in memory at once.
+const PAGE_ROWS: i32 = 500;
+
 pub trait PersonalData: Send + Sync + std::fmt::Debug {
     /// The store's name in the archive (`data/<name>.json`, `files/<name>/…`) and in logs.
     fn name(&self) -> &'static str;
@@ -121,6 +124,8 @@ impl Table {
             .key_condition_expression("wallet_id = :w")
             .expression_attribute_values(":w", s(wallet_id))
             .set_exclusive_start_key(start)
+            // DynamoDB caps a page at 1 MB; a row cap too keeps memory flat on any backend.
+            .limit(PAGE_ROWS)
             .send()
             .await
             .map_err(|e| crate::aws::failure("Query", e))?;
