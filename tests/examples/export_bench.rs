@@ -48,9 +48,15 @@ async fn main() {
         .into_iter()
         .find(|f| f.logical_id == "DsrArchiveFunction")
         .unwrap();
-    let mut env: HashMap<String, String> =
-        provisioned.env_for(&function).unwrap().into_iter().collect();
-    env.insert("OTP_HASH_KEY".into(), "bench-only-key-0123456789abcdef0123".into());
+    let mut env: HashMap<String, String> = provisioned
+        .env_for(&function)
+        .unwrap()
+        .into_iter()
+        .collect();
+    env.insert(
+        "OTP_HASH_KEY".into(),
+        "bench-only-key-0123456789abcdef0123".into(),
+    );
     env.insert("APP_ORIGIN".into(), "https://anumi.app".into());
     let config = ArchiveConfig::from_env(&env).unwrap();
     let email = EmailAddress::parse("bench@example.com").unwrap();
@@ -70,9 +76,15 @@ async fn main() {
                 let item = [
                     ("generation_id", AttributeValue::S(format!("bench-{i:08}"))),
                     ("wallet_id", AttributeValue::S(wallet.id.clone())),
-                    ("created_at", AttributeValue::N((now - i as i64).to_string())),
+                    (
+                        "created_at",
+                        AttributeValue::N((now - i as i64).to_string()),
+                    ),
                     ("action", AttributeValue::S("viewed_pricing".into())),
-                    ("context", AttributeValue::S(format!("{{\"style\":\"anime\",\"n\":{i}}}"))),
+                    (
+                        "context",
+                        AttributeValue::S(format!("{{\"style\":\"anime\",\"n\":{i}}}")),
+                    ),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v))

@@ -178,3 +178,40 @@ async fn an_erasure_cut_short_is_finished_by_the_next_run() {
     assert_eq!(run["erasures_completed"], json!(1));
     assert_eq!(sweep(&app, &person).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn an_admin_erases_an_email_that_never_signed_in() {
+    let app = spawn_app().await;
+    let email = app.email("lead-only");
+    // A code asked for but never used: a lead row, a code and rate-limit windows, no wallet.
+    assert_eq!(app.start(&email).await.status, 202);
+    let person = Seeded {
+        email_hash: crate::export::email_hash(&email),
+        wallet_id: "no-wallet-".to_owned() + &app.domain,
+        email: email.clone(),
+        session: String::new(),
+        generation_id: String::new(),
+        selfie: Vec::new(),
+        avatar: Vec::new(),
+    };
+    assert!(!sweep(&app, &person).await.is_empty());
+    let admin = app.sign_in(&app.email("admin")).await;
+    let answer = app
+        .rights_call(
+            "admin-delete.json",
+            Some(&admin),
+            Some(json!({"email": email})),
+        )
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    app.retention.run().await.unwrap();
+    assert_eq!(sweep(&app, &person).await, Vec::<String>::new());
+    assert!(
+        sent_mail(&email)
+            .await
+            .last()
+            .unwrap()
+            .0
+            .contains("are deleted")
+    );
+}

@@ -381,3 +381,39 @@ async fn a_forged_download_link_is_refused() {
     assert_eq!(forged.status, 404);
     assert_eq!(forged.error_code(), "export_not_found");
 }
+
+#[tokio::test]
+async fn rights_routes_refuse_strangers_and_bad_input() {
+    let app = spawn_app().await;
+    let person = seed(&app, "ivy").await;
+    let admin = app.sign_in(&app.email("admin")).await;
+    for fixture in ["export.json", "delete.json"] {
+        let answer = app.rights_call(fixture, None, None).await;
+        assert_eq!(answer.status, 401, "{fixture}");
+        assert_eq!(answer.error_code(), "unauthorized");
+    }
+    let bad_email = app
+        .rights_call(
+            "admin-delete.json",
+            Some(&admin),
+            Some(json!({"email": "not an email"})),
+        )
+        .await;
+    assert_eq!(bad_email.error_code(), "invalid_email");
+    let unknown = app
+        .rights_call(
+            "admin-export.json",
+            Some(&admin),
+            Some(json!({"email": person.email, "all": true})),
+        )
+        .await;
+    assert_eq!(unknown.error_code(), "unknown_field");
+    let wrong_method = Call::event("dsr-export", "export.json")
+        .route("GET", "/me/export")
+        .cookies(&[&person.session])
+        .send_to_rights(&app)
+        .await;
+    assert_eq!(wrong_method.status, 405);
+    // Nothing was recorded for the refused calls.
+    assert!(app.scan("PrivacyRequestsTable").await.is_empty());
+}

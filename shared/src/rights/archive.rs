@@ -155,3 +155,73 @@ impl ArchiveWriter {
         Ok(self.path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn rows_files_and_the_manifest_make_one_readable_zip() {
+        let path = std::env::temp_dir().join(format!("archive-test-{}.zip", uuid::Uuid::new_v4()));
+        let mut archive = ArchiveWriter::create(&path).unwrap();
+        archive.begin_rows("wallet").unwrap();
+        archive.row(&json!({"wallet_id": "w1"})).unwrap();
+        archive.begin_rows("generations").unwrap();
+        for i in 0..3 {
+            archive.row(&json!({"generation_id": i})).unwrap();
+        }
+        archive.begin_rows("lead").unwrap();
+        let path = archive.finish("r1", 0).unwrap();
+
+        let mut zip = zip::ZipArchive::new(File::open(&path).unwrap()).unwrap();
+        let mut read = |name: &str| {
+            let mut text = String::new();
+            zip.by_name(name)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))
+        };
+        assert_eq!(read("data/wallet.json"), json!([{"wallet_id": "w1"}]));
+        assert_eq!(read("data/generations.json").as_array().unwrap().len(), 3);
+        assert_eq!(read("data/lead.json"), json!([]));
+        let manifest = read("manifest.json");
+        assert_eq!(manifest["schema_version"], json!(SCHEMA_VERSION));
+        assert_eq!(manifest["generated_at"], json!("1970-01-01T00:00:00Z"));
+        let counts: Vec<(String, u64)> = manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_owned(),
+                    f["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("data/wallet.json".to_owned(), 1),
+                ("data/generations.json".to_owned(), 3),
+                ("data/lead.json".to_owned(), 0)
+            ]
+        );
+        assert!(
+            read("EXPORT_SCHEMA.md")
+                .as_str()
+                .unwrap()
+                .contains("schema_version")
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_row_outside_a_rows_file_is_refused() {
+        let path = std::env::temp_dir().join(format!("archive-test-{}.zip", uuid::Uuid::new_v4()));
+        let mut archive = ArchiveWriter::create(&path).unwrap();
+        assert!(archive.row(&json!({})).is_err());
+        std::fs::remove_file(path).unwrap();
+    }
+}
