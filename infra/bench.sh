@@ -21,6 +21,8 @@ FUNCTIONS=(
   "retention-cron RetentionCronFunction events/retention-cron/scheduled.json"
   "engagement EngagementFunction events/engagement/event.json"
   "polar-webhook PolarWebhookFunction events/polar-webhook/unknown-event.json"
+  "dsr-export DsrExportFunction events/dsr-export/download.json"
+  "dsr-archive DsrArchiveFunction events/dsr-archive/job.json"
 )
 packages=(-p hello-lambda)
 for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done
@@ -83,3 +85,10 @@ text = open("BENCHMARKS.md").read()
 text = re.sub(r"(<!-- figures -->\n).*?(<!-- /figures -->)", lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
 open("BENCHMARKS.md", "w").write(text)
 PY
+
+# Export of one person with EXPORT_BENCH_ROWS rows (default 100,000): wall time and the
+# export's own peak RSS (docs in tests/examples/export_bench.rs). Against moto, the time is
+# the emulator's (its paged index queries cost O(n) each); the memory figure is ours.
+echo "==> export of one person with ${EXPORT_BENCH_ROWS:-100000} rows"
+cargo build --release -p system-tests --example export_bench
+"$release/examples/export_bench" "${EXPORT_BENCH_ROWS:-100000}"

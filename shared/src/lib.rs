@@ -24,6 +24,7 @@ pub mod providers;
 pub mod queue;
 pub mod rate_limit;
 pub mod retention;
+pub mod rights;
 pub mod store;
 pub mod support;
 pub mod trials;

@@ -31,6 +31,8 @@ use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, UnixSeconds};
 use crate::config::{ConfigError, EnvSource, Settings, Stage};
 use crate::generations::{Generations, TransitionError};
+use crate::rights::Rights;
+use crate::rights::erasure::Erasures;
 use crate::wallets::Wallets;
 
 /// The job runs hourly; anything due before the next run goes now, so nothing outlives its
@@ -52,6 +54,8 @@ pub struct RetentionConfig {
     pub generations_table: String,
     pub selfie_bucket: String,
     pub stage: Stage,
+    /// Every store of personal data, for due erasures and expired exports.
+    pub rights: crate::rights::StoresConfig,
 }
 
 impl RetentionConfig {
@@ -63,6 +67,7 @@ impl RetentionConfig {
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             stage: crate::config::stage(source)?,
+            rights: crate::rights::StoresConfig::from_env(source)?,
         })
     }
 }
@@ -181,12 +186,16 @@ pub struct RetentionJob {
 
 impl RetentionJob {
     pub fn new(config: RetentionConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
+        let privacy = PrivacyRequests {
+            erasures: Erasures::new(Rights::new(config.rights.clone(), aws)),
+        };
         Self::from_clients(
             config,
             crate::aws::dynamodb(aws),
             crate::aws::s3(aws),
             clock,
         )
+        .with_step(Box::new(privacy))
     }
 
     /// With given clients (the request-count figure wraps them in a counting interceptor).
@@ -380,6 +389,32 @@ impl SelfieDeletion {
             })
             .collect();
         Ok(failed)
+    }
+}
+
+/// Privacy requests that come due: erasures (everything requested before this run; the
+/// policy allows 30 days, the job takes them within the hour) and export archives past their
+/// 7 days (the bucket's lifecycle rule is the safety net).
+#[derive(Debug)]
+struct PrivacyRequests {
+    erasures: Erasures,
+}
+
+impl RetentionStep for PrivacyRequests {
+    fn name(&self) -> &'static str {
+        "privacy_requests"
+    }
+
+    fn run<'a>(&'a self, context: RunContext) -> StepFuture<'a> {
+        Box::pin(async move {
+            let erased = self.erasures.run_due(context.now).await?;
+            let exports = self.erasures.remove_expired_exports(context.now).await?;
+            Ok(StepCounts::from([
+                ("ErasuresCompleted", erased.erasures_completed as u64),
+                ("ErasedItems", erased.items_deleted as u64),
+                ("ExpiredExportsRemoved", exports as u64),
+            ]))
+        })
     }
 }
 

@@ -15,7 +15,6 @@ use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use shared::billing::ledger::Ledger;
 use shared::clock::{Clock, ManualClock};
-use shared::config::Stage;
 use shared::generation::style::Style;
 use shared::generations::{Charge, Generation, Generations, Status};
 use shared::retention::{RetentionConfig, RetentionJob};
@@ -65,14 +64,22 @@ async fn main() {
     let provisioned = local_stack::provision::provision(&template, &sdk, &prefix, &HashMap::new())
         .await
         .expect("the emulation is running (AWS_ENDPOINT_URL) and takes the template");
-    let name = |id: &str| provisioned.physical_name(id).expect(id).to_owned();
-    let config = RetentionConfig {
-        wallets_table: name("WalletsTable"),
-        ledger_table: name("LedgerTable"),
-        generations_table: name("GenerationsTable"),
-        selfie_bucket: name("SelfieBucket"),
-        stage: Stage::Dev,
-    };
+    // The function's configuration as the template gives it (the secrets are never used here).
+    let function = template
+        .functions()
+        .into_iter()
+        .find(|function| function.logical_id == "RetentionCronFunction")
+        .expect("template.yaml defines RetentionCronFunction");
+    let mut env: HashMap<String, String> = provisioned
+        .env_for(&function)
+        .expect("the template resolves the function's environment")
+        .into_iter()
+        .collect();
+    env.insert(
+        "OTP_HASH_KEY".into(),
+        "figure-only-key-0123456789abcdef0123".into(),
+    );
+    let config = RetentionConfig::from_env(&env).expect("retention configuration");
 
     // 1,000 selfies that arrived, through the code paths the service uses.
     let clock = ManualClock::starting_now();

@@ -104,10 +104,6 @@ impl TestApp {
             .await
     }
 
-    fn clock_now(&self) -> i64 {
-        crate::helpers::now(self)
-    }
-
     async fn balance(&self, wallet_id: &str) -> i64 {
         self.wallets()
             .get(wallet_id)

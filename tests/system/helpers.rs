@@ -19,6 +19,8 @@ use shared::engagement::{EngagementApi, EngagementConfig};
 use shared::moderation::review::{ReviewApi, ReviewConfig};
 use shared::moderation::{ModerationConfig, ModerationWorker};
 use shared::retention::{RetentionConfig, RetentionJob};
+use shared::rights::api::{RightsApi, RightsConfig};
+use shared::rights::worker::{ArchiveConfig, ArchiveWorker};
 use shared::uploads::{UploadsApi, UploadsConfig};
 
 pub const CLIENT_IP: &str = "203.0.113.7";
@@ -107,7 +109,11 @@ pub struct TestApp {
     pub engagement: EngagementApi,
     /// The engagement function's environment, to build its parts (marketing mailer) in tests.
     pub engagement_env: HashMap<String, String>,
+    /// Every function's environment as the template gives it, by logical id.
+    pub function_env: BTreeMap<String, HashMap<String, String>>,
     pub billing: BillingApi,
+    pub rights: RightsApi,
+    pub archive: ArchiveWorker,
     pub clock: ManualClock,
     pub sdk: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -212,6 +218,16 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             &sdk,
             shared_clock.clone(),
         ),
+        rights: RightsApi::new(
+            RightsConfig::from_env(of("DsrExportFunction")).expect("dsr-export configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
+        archive: ArchiveWorker::new(
+            ArchiveConfig::from_env(of("DsrArchiveFunction")).expect("dsr-archive configuration"),
+            &sdk,
+            shared_clock.clone(),
+        ),
         retention: RetentionJob::new(
             RetentionConfig::from_env(of("RetentionCronFunction"))
                 .expect("retention configuration"),
@@ -230,6 +246,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             shared_clock,
         ),
         engagement_env: of("EngagementFunction").clone(),
+        function_env: env.clone(),
         clock,
         dynamodb: shared::aws::dynamodb(&sdk),
         sdk,
@@ -240,6 +257,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 /// One HTTP answer, read into parts the tests look at.
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
@@ -330,6 +348,18 @@ impl Call {
         self
     }
 
+    /// Sets the query string (`a=1&b=2`) as API Gateway passes it.
+    pub fn raw_query(mut self, query: &str) -> Self {
+        self.event["rawQueryString"] = json!(query);
+        let params: serde_json::Map<String, Value> = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), json!(v)))
+            .collect();
+        self.event["queryStringParameters"] = Value::Object(params);
+        self
+    }
+
     pub fn source_ip(mut self, ip: &str) -> Self {
         self.event["requestContext"]["http"]["sourceIp"] = json!(ip);
         self
@@ -362,6 +392,10 @@ impl Call {
 
     pub async fn send_to_uploads(self, app: &TestApp) -> Answer {
         Answer::from(app.uploads.handle(self.request()).await)
+    }
+
+    pub async fn send_to_rights(self, app: &TestApp) -> Answer {
+        Answer::from(app.rights.handle(self.request()).await)
     }
 
     pub async fn send_to_admin(self, app: &TestApp) -> Answer {

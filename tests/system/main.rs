@@ -5,7 +5,9 @@
 mod analytics;
 mod bad_input;
 mod billing;
+mod erasure;
 mod event_sources;
+mod export;
 mod helpers;
 mod leads;
 mod limits;

@@ -336,11 +336,8 @@ async fn production_refuses_a_clock_offset_and_other_stages_honour_it() {
 
     let prod = RetentionJob::new(
         RetentionConfig {
-            wallets_table: app.table("WalletsTable").to_owned(),
-            ledger_table: app.table("LedgerTable").to_owned(),
-            generations_table: app.table("GenerationsTable").to_owned(),
-            selfie_bucket: app.resources["SelfieBucket"].clone(),
             stage: Stage::Prod,
+            ..RetentionConfig::from_env(&app.function_env["RetentionCronFunction"]).unwrap()
         },
         &app.sdk,
         Arc::new(app.clock.clone()),

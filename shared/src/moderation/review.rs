@@ -42,19 +42,7 @@ pub struct ReviewConfig {
 impl ReviewConfig {
     pub fn from_env(source: &dyn EnvSource) -> Result<Self, ConfigError> {
         let settings = Settings::new(source);
-        let admins = source
-            .get("ADMIN_EMAILS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                EmailAddress::parse(entry).map_err(|_| ConfigError::Invalid {
-                    name: "ADMIN_EMAILS",
-                    reason: "holds an invalid email address".into(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let admins = admin_emails(source)?;
         Ok(Self {
             session_secret: settings.secret("SESSION_SECRET", 32)?,
             wallets_table: settings.required("WALLETS_TABLE")?,
@@ -65,6 +53,23 @@ impl ReviewConfig {
             admins,
         })
     }
+}
+
+/// `ADMIN_EMAILS`: comma-separated; empty means nobody.
+pub fn admin_emails(source: &dyn EnvSource) -> Result<Vec<EmailAddress>, ConfigError> {
+    source
+        .get("ADMIN_EMAILS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            EmailAddress::parse(entry).map_err(|_| ConfigError::Invalid {
+                name: "ADMIN_EMAILS",
+                reason: "holds an invalid email address".into(),
+            })
+        })
+        .collect()
 }
 
 /// The selfie-side work shared by the admin routes and the retention job.

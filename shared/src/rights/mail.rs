@@ -1,0 +1,134 @@
+//! The emails of the rights requests (en, ja; text + HTML).
+
+use crate::email::Email;
+use crate::email::templates::escape_html;
+use crate::locale::Locale;
+
+fn layout(lang: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\
+         <body style=\"font-family:sans-serif\">{body}<p>Anumi</p></body></html>"
+    )
+}
+
+/// The archive is ready: a link valid until `valid_days` from now.
+pub fn export_ready(locale: Locale, link: &str, valid_days: i64) -> Email {
+    let link_html = escape_html(link);
+    match locale {
+        Locale::En => Email {
+            subject: "Your Anumi data export is ready".to_owned(),
+            text: format!(
+                "The copy of your data you asked for is ready.\n\n\
+                 Download it here (the link works for {valid_days} days):\n{link}\n\n\
+                 It is a zip of JSON files and your images; manifest.json and EXPORT_SCHEMA.md inside describe it.\n\nAnumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>The copy of your data you asked for is ready.</p>\
+                     <p><a href=\"{link_html}\">Download it</a> (the link works for {valid_days} days).</p>\
+                     <p>It is a zip of JSON files and your images; manifest.json and EXPORT_SCHEMA.md inside describe it.</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi データのエクスポートが完了しました".to_owned(),
+            text: format!(
+                "ご依頼のデータのコピーの準備ができました。\n\n\
+                 こちらからダウンロードできます（リンクの有効期間は{valid_days}日です）:\n{link}\n\n\
+                 JSONファイルと画像のzipです。内容は同梱の manifest.json と EXPORT_SCHEMA.md に記載しています。\n\nAnumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>ご依頼のデータのコピーの準備ができました。</p>\
+                     <p><a href=\"{link_html}\">ダウンロードする</a>（リンクの有効期間は{valid_days}日です）</p>\
+                     <p>JSONファイルと画像のzipです。内容は同梱の manifest.json と EXPORT_SCHEMA.md に記載しています。</p>"
+                ),
+            ),
+        },
+    }
+}
+
+/// The erasure request is recorded.
+pub fn erasure_received(locale: Locale) -> Email {
+    match locale {
+        Locale::En => Email {
+            subject: "We received your Anumi account deletion request".to_owned(),
+            text: "We received your request to delete your account and its data.\n\n\
+                   Everything is erased within 30 days, normally within the hour; we email you once it is done. \
+                   Transaction records we must keep for tax law stay, without your email.\n\nAnumi"
+                .to_owned(),
+            html: layout(
+                "en",
+                "<p>We received your request to delete your account and its data.</p>\
+                 <p>Everything is erased within 30 days, normally within the hour; we email you once it is done. \
+                 Transaction records we must keep for tax law stay, without your email.</p>",
+            ),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi アカウント削除のご依頼を受け付けました".to_owned(),
+            text: "アカウントとデータの削除のご依頼を受け付けました。\n\n\
+                   30日以内（通常は1時間以内）にすべて削除し、完了したらお知らせします。\
+                   税法上保管が必要な取引記録は、メールアドレスを除いて保管します。\n\nAnumi"
+                .to_owned(),
+            html: layout(
+                "ja",
+                "<p>アカウントとデータの削除のご依頼を受け付けました。</p>\
+                 <p>30日以内（通常は1時間以内）にすべて削除し、完了したらお知らせします。\
+                 税法上保管が必要な取引記録は、メールアドレスを除いて保管します。</p>",
+            ),
+        },
+    }
+}
+
+/// The erasure is done: the last message that names the person.
+pub fn erasure_done(locale: Locale) -> Email {
+    match locale {
+        Locale::En => Email {
+            subject: "Your Anumi account and data are deleted".to_owned(),
+            text: "Your account and its data are now deleted. This is the last email we send to this address \
+                   unless you sign up again.\n\nAnumi"
+                .to_owned(),
+            html: layout(
+                "en",
+                "<p>Your account and its data are now deleted. This is the last email we send to this address \
+                 unless you sign up again.</p>",
+            ),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi アカウントとデータを削除しました".to_owned(),
+            text: "アカウントとデータの削除が完了しました。再度ご登録いただかない限り、\
+                   このアドレスへのメールはこれが最後です。\n\nAnumi"
+                .to_owned(),
+            html: layout(
+                "ja",
+                "<p>アカウントとデータの削除が完了しました。再度ご登録いただかない限り、\
+                 このアドレスへのメールはこれが最後です。</p>",
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rights_email_exists_in_both_languages_with_both_parts() {
+        for locale in [Locale::En, Locale::Ja] {
+            let ready = export_ready(locale, "https://x.test/e?a=1&b=2", 7);
+            assert!(ready.text.contains("https://x.test/e?a=1&b=2"));
+            assert!(ready.html.contains("https://x.test/e?a=1&amp;b=2"));
+            for email in [ready, erasure_received(locale), erasure_done(locale)] {
+                assert!(
+                    email
+                        .html
+                        .contains(&format!("lang=\"{}\"", locale.as_str()))
+                );
+                assert!(!email.text.is_empty() && !email.subject.is_empty());
+            }
+        }
+        assert!(erasure_done(Locale::Ja).subject.contains("削除"));
+    }
+}

@@ -1,0 +1,419 @@
+//! Access and portability: `POST /me/export` and the admin route build an archive of
+//! everything held about the person (JSON + images), emailed as a link that works for 7
+//! days; nobody else's data is in it.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use shared::email::EmailAddress;
+use shared::rights::worker::ExportJob;
+use shared::wallets::Wallets;
+
+use crate::helpers::{Answer, Call, TestApp, local_secrets, sent_mail, spawn_app};
+
+/// A signed-in person with an item in every store and files in both buckets.
+pub struct Seeded {
+    pub email: String,
+    pub session: String,
+    pub wallet_id: String,
+    pub email_hash: String,
+    pub generation_id: String,
+    pub selfie: Vec<u8>,
+    pub avatar: Vec<u8>,
+}
+
+pub fn email_hash(email: &str) -> String {
+    let key = local_secrets()
+        .into_iter()
+        .find(|(name, _)| *name == "OTP_HASH_KEY")
+        .unwrap()
+        .1;
+    shared::privacy::keyed_hash(&secrecy::SecretString::from(key), "email", email)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub async fn seed(app: &TestApp, name: &str) -> Seeded {
+    let email = app.email(name);
+    // Sign-in: wallet + pointer, lead row, the email's rate-limit windows.
+    let session = app.sign_in(&email).await;
+    // A second code, left pending: a one-time-code item.
+    app.clock.advance(61);
+    assert_eq!(app.start(&email).await.status, 202);
+    let wallet = Wallets::new(app.dynamodb.clone(), app.table("WalletsTable"))
+        .find_by_email(&EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let generation_id = uuid::Uuid::new_v4().to_string();
+    let now = app.clock_now();
+    let put = |table: &str, item: HashMap<String, AttributeValue>| {
+        let table = app.table(table).to_owned();
+        async move {
+            app.dynamodb
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(
+        "GenerationsTable",
+        [
+            ("generation_id".to_owned(), s(&generation_id)),
+            ("wallet_id".to_owned(), s(&wallet.id)),
+            ("created_at".to_owned(), n(now)),
+            ("status".to_owned(), s("ready")),
+            ("quote".to_owned(), s("こんにちは")),
+            (
+                "selfie_key".to_owned(),
+                s(&format!("selfies/{}/{generation_id}", wallet.id)),
+            ),
+        ]
+        .into(),
+    )
+    .await;
+    put(
+        "ModerationLogTable",
+        [
+            ("generation_id".to_owned(), s(&generation_id)),
+            ("wallet_id".to_owned(), s(&wallet.id)),
+            ("decided_at".to_owned(), n(now)),
+            ("decision".to_owned(), s("allowed")),
+            ("ttl".to_owned(), n(now + 88 * 86_400)),
+        ]
+        .into(),
+    )
+    .await;
+    let selfie = format!("selfie of {name}").into_bytes();
+    let avatar = format!("avatar of {name}").into_bytes();
+    let s3 = shared::aws::s3(&app.sdk);
+    for (bucket, key, body) in [
+        (
+            "SelfieBucket",
+            format!("selfies/{}/{generation_id}", wallet.id),
+            &selfie,
+        ),
+        (
+            "GeneratedBucket",
+            format!("generated/{}/{generation_id}/avatar.png", wallet.id),
+            &avatar,
+        ),
+    ] {
+        s3.put_object()
+            .bucket(&app.resources[bucket])
+            .key(key)
+            .body(body.clone().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    Seeded {
+        email_hash: email_hash(&email),
+        email,
+        session,
+        wallet_id: wallet.id,
+        generation_id,
+        selfie,
+        avatar,
+    }
+}
+
+impl TestApp {
+    pub fn clock_now(&self) -> i64 {
+        shared::clock::Clock::now(&self.clock)
+    }
+
+    pub async fn rights_call(
+        &self,
+        fixture: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut call = Call::event("dsr-export", fixture);
+        call = match session {
+            Some(session) => call.cookies(&[session]),
+            None => call.cookies(&[]),
+        };
+        if let Some(body) = body {
+            call = call.json(body);
+        }
+        call.send_to_rights(self).await
+    }
+
+    /// Hands every message of the export queue to the archive worker, as the event source
+    /// mapping would; returns how many jobs it ran.
+    pub async fn run_export_queue(&self) -> usize {
+        let sqs = shared::aws::sqs(&self.sdk);
+        let queue = sqs
+            .get_queue_url()
+            .queue_name(&self.resources["ExportQueue"])
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let mut ran = 0;
+        for message in received.messages() {
+            let job: ExportJob = serde_json::from_str(message.body().unwrap()).unwrap();
+            self.archive
+                .process(&job)
+                .await
+                .expect("the export job succeeds");
+            sqs.delete_message()
+                .queue_url(&queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            ran += 1;
+        }
+        ran
+    }
+
+    /// Follows the emailed link: the download route, then its presigned URL; the zip bytes.
+    pub async fn download_from_mail(&self, to: &str) -> Result<Vec<u8>, Answer> {
+        let mail = sent_mail(to).await;
+        let (_, body) = mail
+            .iter()
+            .rev()
+            .find(|(subject, _)| subject.contains("export"))
+            .expect("an export email");
+        let start = body.find("/exports/download?").expect("a download link");
+        let link = &body[start..];
+        // The HTML part may be what the emulation keeps: the link ends at its quote.
+        let link = link
+            .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&");
+        let query = link.split_once('?').unwrap().1;
+        let mut call = Call::event("dsr-export", "download.json");
+        call = call.raw_query(query);
+        let answer = call.send_to_rights(self).await;
+        if answer.status != 303 {
+            return Err(answer);
+        }
+        let url = answer.headers["location"].to_str().unwrap().to_owned();
+        let response = reqwest::get(&url).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        Ok(response.bytes().await.unwrap().to_vec())
+    }
+}
+
+pub fn unzip(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    let mut files = HashMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).unwrap();
+        files.insert(file.name().unwrap().into_owned(), content);
+    }
+    files
+}
+
+fn rows(files: &HashMap<String, Vec<u8>>, store: &str) -> Vec<Value> {
+    serde_json::from_slice(&files[&format!("data/{store}.json")]).expect("a JSON array")
+}
+
+#[tokio::test]
+async fn an_export_holds_everything_about_the_person_and_nothing_of_anyone_else() {
+    let app = spawn_app().await;
+    let person = seed(&app, "ann").await;
+    let other = seed(&app, "bob").await;
+
+    let answer = app
+        .rights_call("export.json", Some(&person.session), None)
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let request_id = answer.body["request_id"].as_str().unwrap().to_owned();
+    // A second click while it is pending is the same request.
+    let again = app
+        .rights_call("export.json", Some(&person.session), None)
+        .await;
+    assert_eq!(again.body["request_id"], json!(request_id));
+    assert!(app.run_export_queue().await >= 1);
+
+    let files = unzip(
+        &app.download_from_mail(&person.email)
+            .await
+            .expect("the link works"),
+    );
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["schema_version"], json!(1));
+    assert_eq!(manifest["request_id"], json!(request_id));
+    assert!(files.contains_key("EXPORT_SCHEMA.md"));
+    for listed in manifest["files"].as_array().unwrap() {
+        assert!(
+            files.contains_key(listed["path"].as_str().unwrap()),
+            "{listed}"
+        );
+    }
+    assert_eq!(
+        rows(&files, "wallet")[0]["wallet_id"],
+        json!(person.wallet_id)
+    );
+    assert_eq!(rows(&files, "wallet")[0]["email"], json!(person.email));
+    assert_eq!(rows(&files, "lead")[0]["first_source"], json!("sign-in"));
+    let codes = rows(&files, "one_time_codes");
+    assert_eq!(codes.len(), 1);
+    assert!(
+        codes[0].get("code_hash").is_none(),
+        "the code's hash stays out"
+    );
+    assert!(!rows(&files, "rate_limits").is_empty());
+    assert_eq!(
+        rows(&files, "generations")[0]["generation_id"],
+        json!(person.generation_id)
+    );
+    assert_eq!(rows(&files, "generations")[0]["quote"], json!("こんにちは"));
+    assert_eq!(
+        rows(&files, "moderation_log")[0]["decision"],
+        json!("allowed")
+    );
+    assert_eq!(
+        files[&format!("files/selfies/{}", person.generation_id)],
+        person.selfie
+    );
+    assert_eq!(
+        files[&format!("files/generated/{}/avatar.png", person.generation_id)],
+        person.avatar
+    );
+
+    let everything: String = files
+        .values()
+        .map(|content| String::from_utf8_lossy(content).into_owned())
+        .collect();
+    for needle in [
+        &other.email,
+        &other.wallet_id,
+        &other.email_hash,
+        &other.generation_id,
+    ] {
+        assert!(
+            !everything.contains(needle.as_str()),
+            "another person's data in the export"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_admin_exports_for_an_email_that_wrote_in_and_the_link_dies_after_seven_days() {
+    let app = spawn_app().await;
+    let person = seed(&app, "carol").await;
+    let admin = app.sign_in(&app.email("admin")).await;
+
+    let refused = app
+        .rights_call(
+            "admin-export.json",
+            Some(&person.session),
+            Some(json!({"email": person.email})),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let answer = app
+        .rights_call(
+            "admin-export.json",
+            Some(&admin),
+            Some(json!({"email": person.email})),
+        )
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    app.run_export_queue().await;
+    let files = unzip(
+        &app.download_from_mail(&person.email)
+            .await
+            .expect("the link works"),
+    );
+    assert_eq!(
+        rows(&files, "wallet")[0]["wallet_id"],
+        json!(person.wallet_id)
+    );
+
+    app.clock.advance(7 * 86_400 + 1);
+    let expired = app
+        .download_from_mail(&person.email)
+        .await
+        .expect_err("expired");
+    assert_eq!(expired.error_code(), "export_not_found");
+    // The hourly job removes the archive and its record.
+    let run = app.retention.run().await.unwrap();
+    assert_eq!(run.count("ExpiredExportsRemoved"), 1);
+    let left = shared::aws::s3(&app.sdk)
+        .list_objects_v2()
+        .bucket(&app.resources["ExportsBucket"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.key_count(), Some(0));
+}
+
+#[tokio::test]
+async fn a_forged_download_link_is_refused() {
+    let app = spawn_app().await;
+    let person = seed(&app, "dave").await;
+    app.rights_call("export.json", Some(&person.session), None)
+        .await;
+    app.run_export_queue().await;
+    let forged = Call::event("dsr-export", "download.json")
+        .raw_query(&format!("p={}&r=x&sig=00", person.email_hash))
+        .send_to_rights(&app)
+        .await;
+    assert_eq!(forged.status, 404);
+    assert_eq!(forged.error_code(), "export_not_found");
+}
+
+#[tokio::test]
+async fn rights_routes_refuse_strangers_and_bad_input() {
+    let app = spawn_app().await;
+    let person = seed(&app, "ivy").await;
+    let admin = app.sign_in(&app.email("admin")).await;
+    for fixture in ["export.json", "delete.json"] {
+        let answer = app.rights_call(fixture, None, None).await;
+        assert_eq!(answer.status, 401, "{fixture}");
+        assert_eq!(answer.error_code(), "unauthorized");
+    }
+    let bad_email = app
+        .rights_call(
+            "admin-delete.json",
+            Some(&admin),
+            Some(json!({"email": "not an email"})),
+        )
+        .await;
+    assert_eq!(bad_email.error_code(), "invalid_email");
+    let unknown = app
+        .rights_call(
+            "admin-export.json",
+            Some(&admin),
+            Some(json!({"email": person.email, "all": true})),
+        )
+        .await;
+    assert_eq!(unknown.error_code(), "unknown_field");
+    let wrong_method = Call::event("dsr-export", "export.json")
+        .route("GET", "/me/export")
+        .cookies(&[&person.session])
+        .send_to_rights(&app)
+        .await;
+    assert_eq!(wrong_method.status, 405);
+    // Nothing was recorded for the refused calls.
+    assert!(app.scan("PrivacyRequestsTable").await.is_empty());
+}
