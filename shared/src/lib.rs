@@ -12,6 +12,7 @@ pub mod config;
 pub mod delivery;
 pub mod email;
 pub mod engagement;
+pub mod expiring;
 pub mod generation;
 pub mod generations;
 pub mod leads;

@@ -111,9 +111,10 @@ impl RateLimiter {
             .item("pk", s(key))
             .item("count", n(1))
             .item("expires_at", n(expires_at))
-            // DynamoDB deletes expired items within days, not at once; reads ignore
-            // expired windows, and the item is gone long before the 48-hour bound.
+            // DynamoDB deletes expired items within days, not at once: reads ignore
+            // expired windows, and retention-cron deletes them within the hour.
             .item("ttl", n(expires_at))
+            .item(crate::expiring::ATTRIBUTE, s(crate::expiring::HASHED_KEY))
             .condition_expression("attribute_not_exists(pk) OR #expires <= :now")
             .expression_attribute_names("#expires", "expires_at")
             .expression_attribute_values(":now", n(now))

@@ -30,6 +30,7 @@ use tracing::{error, info, warn};
 use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, UnixSeconds};
 use crate::config::{ConfigError, EnvSource, Settings, Stage};
+use crate::expiring::{self, SweptTable};
 use crate::generations::{Generations, TransitionError};
 use crate::rights::Rights;
 use crate::rights::erasure::Erasures;
@@ -53,6 +54,9 @@ pub struct RetentionConfig {
     pub ledger_table: String,
     pub generations_table: String,
     pub selfie_bucket: String,
+    /// Tables whose items are keyed by a hashed IP or email (see `expiring`).
+    pub rate_limits_table: String,
+    pub trials_table: String,
     pub stage: Stage,
     /// Every store of personal data, for due erasures and expired exports.
     pub rights: crate::rights::StoresConfig,
@@ -66,6 +70,8 @@ impl RetentionConfig {
             ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
+            rate_limits_table: settings.required("RATE_LIMITS_TABLE")?,
+            trials_table: settings.required("TRIALS_TABLE")?,
             stage: crate::config::stage(source)?,
             rights: crate::rights::StoresConfig::from_env(source)?,
         })
@@ -208,7 +214,20 @@ impl RetentionJob {
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
-        let generations = Generations::new(dynamodb, &config.generations_table, wallets);
+        let generations = Generations::new(dynamodb.clone(), &config.generations_table, wallets);
+        let hashed_keys = ExpiredHashedKeys {
+            dynamodb,
+            tables: vec![
+                SweptTable {
+                    table: config.rate_limits_table,
+                    key_attributes: vec!["pk"],
+                },
+                SweptTable {
+                    table: config.trials_table,
+                    key_attributes: vec!["pk"],
+                },
+            ],
+        };
         Self {
             steps: vec![
                 Box::new(SelfieDeletion {
@@ -217,6 +236,7 @@ impl RetentionJob {
                     bucket: config.selfie_bucket,
                 }),
                 Box::new(AbandonedUploads { generations }),
+                Box::new(hashed_keys),
             ],
             clock,
             stage: config.stage,
@@ -389,6 +409,32 @@ impl SelfieDeletion {
             })
             .collect();
         Ok(failed)
+    }
+}
+
+/// Rate-limit windows and trial address claims (hashed IPs and emails) once expired,
+/// without waiting for DynamoDB's late TTL deletion.
+#[derive(Debug)]
+struct ExpiredHashedKeys {
+    dynamodb: aws_sdk_dynamodb::Client,
+    tables: Vec<SweptTable>,
+}
+
+impl RetentionStep for ExpiredHashedKeys {
+    fn name(&self) -> &'static str {
+        "expired_hashed_keys"
+    }
+
+    fn run<'a>(&'a self, context: RunContext) -> StepFuture<'a> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            for table in &self.tables {
+                deleted += expiring::sweep(&self.dynamodb, table, context.now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(StepCounts::from([("ExpiredHashedKeysDeleted", deleted)]))
+        })
     }
 }
 

@@ -108,11 +108,14 @@ impl Trials {
             trial.window_ends,
             trial.window_ends.max(trial.link_expires),
         );
-        let address = claim(
+        let mut address = claim(
             format!("IP#{}", trial.ip_hash.as_str()),
             ip_expires,
             ip_expires,
         );
+        // A hashed IP: swept by retention-cron within the hour after it expires.
+        let (sweep, listed) = crate::expiring::marker();
+        address.insert(sweep, listed);
         let mut record = claim(
             format!("TRIAL#{}", trial.id),
             trial.link_expires,

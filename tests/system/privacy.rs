@@ -56,6 +56,39 @@ async fn codes_and_ip_hashes_expire_inside_their_windows() {
     );
 }
 
+/// "Hashed IPs — 24-48 hours ... then dropped": DynamoDB's TTL deletion may run days late,
+/// so retention-cron deletes expired hashed-key windows itself, and only expired ones.
+#[tokio::test]
+async fn hashed_ips_are_dropped_within_hours_without_waiting_for_ttl() {
+    let app = spawn_app().await;
+    app.start(&app.email("early")).await;
+    let early = app.scan("RateLimitsTable").await;
+    assert!(!early.is_empty());
+    assert!(
+        early
+            .iter()
+            .all(|counter| counter["expiry_sweep"].as_s().unwrap() == "hashed-key"),
+        "every window is listed for the sweep"
+    );
+
+    app.clock.advance(2 * 3600);
+    let report = app.retention.run().await.unwrap();
+    assert_eq!(
+        report.count("ExpiredHashedKeysDeleted"),
+        early.len() as u64,
+        "{report:?}"
+    );
+    assert!(app.scan("RateLimitsTable").await.is_empty());
+
+    // Windows opened now are live: a run at the same moment leaves them.
+    app.start(&app.email("late")).await;
+    let live = app.scan("RateLimitsTable").await.len();
+    assert!(live > 0);
+    let again = app.retention.run().await.unwrap();
+    assert_eq!(again.count("ExpiredHashedKeysDeleted"), 0);
+    assert_eq!(app.scan("RateLimitsTable").await.len(), live);
+}
+
 /// Every log line the handlers of this test binary write, as JSON, from the first call on.
 /// One global subscriber: thread-local ones miss lines when tests on other threads register
 /// the same call sites first.

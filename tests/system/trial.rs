@@ -450,3 +450,37 @@ async fn one_lead_row_per_email_across_trial_sign_in_and_refund_form_with_the_fi
     assert_eq!(rows[0]["first_source"].as_s().unwrap(), "trial-save-link");
     assert_eq!(rows[0]["marketing_opt_in"].as_bool().unwrap(), &false);
 }
+
+/// The trial's hashed-IP claim is swept by retention-cron once its day is over, without
+/// waiting for DynamoDB's TTL; the device claim and the trial itself stay until theirs.
+#[tokio::test]
+async fn a_trials_hashed_ip_is_dropped_after_its_day_and_the_trial_stays() {
+    let server = siteverify().await;
+    let app = trial_app(DUMMY_SECRET_PASSES, &server).await;
+    let trial = app.start_trial(trial_body(DEVICE, None), CLIENT_IP).await;
+    assert_eq!(trial.status, 201, "{}", trial.body);
+    let kinds = |items: &[HashMap<String, AttributeValue>]| -> Vec<String> {
+        let mut kinds: Vec<String> = items
+            .iter()
+            .map(|i| {
+                i["pk"]
+                    .as_s()
+                    .unwrap()
+                    .split('#')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    app.clock.advance(23 * 3600);
+    app.retention.run().await.unwrap();
+    assert_eq!(kinds(&app.trial_items().await), ["DEVICE", "IP", "TRIAL"]);
+
+    app.clock.advance(3600 + 1);
+    let report = app.retention.run().await.unwrap();
+    assert!(report.count("ExpiredHashedKeysDeleted") >= 1, "{report:?}");
+    assert_eq!(kinds(&app.trial_items().await), ["DEVICE", "TRIAL"]);
+}
