@@ -266,6 +266,33 @@ impl Generations {
         output.item.map(|item| self.read_item(&item)).transpose()
     }
 
+    /// Deletes the record of a finished generation of `wallet_id` (its owner's request; the
+    /// files go first, see `uploads`). `false` when it is not theirs or still in progress.
+    /// Its ledger entries stay: they name the generation id, not the person.
+    pub async fn delete_finished(&self, id: &str, wallet_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("generation_id", s(id))
+            .condition_expression(
+                "wallet_id = :wallet AND #status IN (:ready, :blocked, :removed, :failed)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":wallet", s(wallet_id))
+            .expression_attribute_values(":ready", s(Status::Ready.as_str()))
+            .expression_attribute_values(":blocked", s(Status::Blocked.as_str()))
+            .expression_attribute_values(":removed", s(Status::Removed.as_str()))
+            .expression_attribute_values(":failed", s(Status::Failed.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failed(&error) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk("DeleteItem", &self.table, &error)),
+        }
+    }
+
     /// The wallet's generations, newest first.
     pub async fn list_for_wallet(
         &self,

@@ -14,6 +14,7 @@ mod limits;
 mod local_stack;
 mod marketing;
 mod pipeline;
+mod policy;
 mod privacy;
 mod retention;
 mod sessions;

@@ -19,7 +19,7 @@ const DAY: i64 = 24 * 3600;
 
 impl TestApp {
     /// A selfie ordered, uploaded and moderated (allowed); generated too when `generate`.
-    async fn allowed_selfie(&self, person: &Person, generate: bool) -> String {
+    pub(crate) async fn allowed_selfie(&self, person: &Person, generate: bool) -> String {
         let order = self.order(person, full_order()).await;
         assert_eq!(order.status, 201, "{}", order.body);
         let id = order.body["generation_id"].as_str().unwrap().to_owned();
@@ -41,7 +41,7 @@ impl TestApp {
     }
 
     /// A selfie the moderation stand-in blocks, waiting for review.
-    async fn blocked_selfie(&self, person: &Person) -> String {
+    pub(crate) async fn blocked_selfie(&self, person: &Person) -> String {
         let bytes = blocked_marker_png();
         let order = self
             .order(

@@ -26,6 +26,7 @@ use crate::config::ConfigError;
 use crate::generation::imaging::bubble::{Quote, QuoteError};
 use crate::generation::style::Style;
 use crate::generations::{Charge, Generation, Generations, Product, Status, TransitionError};
+use crate::rights::stores::Bucket;
 use crate::store::StoreError;
 use crate::wallets::Wallets;
 use crate::web::{self, ApiError, DEFAULT_BODY_LIMIT, json_body};
@@ -116,6 +117,9 @@ impl UploadsApi {
             (["uploads"], &Method::POST) => ("create_upload", self.create_upload(&request).await),
             (["generations"], &Method::GET) => ("list_generations", self.list(&request).await),
             (["generations", id], &Method::GET) => ("get_generation", self.get(&request, id).await),
+            (["generations", id], &Method::DELETE) => {
+                ("delete_generation", self.delete(&request, id).await)
+            }
             (["trial"], &Method::POST) => ("create_trial", self.create_trial(&request).await),
             (["trial", id], &Method::GET) => ("get_trial", self.get_trial(&request, id).await),
             (["uploads"] | ["generations"] | ["generations", _] | ["trial"] | ["trial", _], _) => {
@@ -290,12 +294,55 @@ impl UploadsApi {
                 StatusCode::OK,
                 &self.view(&generation).await?,
             )),
-            _ => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "generation_not_found",
-                "No such generation.",
-            )),
+            _ => Err(generation_not_found()),
         }
+    }
+
+    /// "Generated avatars and stickers ... deleted on request": the generation's files (its
+    /// deliverables and its selfie, if still held) first, then its record, so a request cut
+    /// short can simply be repeated. Credits already charged stay charged.
+    async fn delete(&self, request: &Request, id: &str) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let generation = match self.generations.get(id).await.map_err(internal)? {
+            Some(generation) if generation.wallet_id == wallet.id => generation,
+            _ => return Err(generation_not_found()),
+        };
+        if !matches!(
+            generation.status,
+            Status::Ready | Status::Blocked | Status::Removed | Status::Failed
+        ) {
+            return Err(generation_in_progress());
+        }
+        let files = |bucket: &str| Bucket {
+            client: self.s3.clone(),
+            bucket: bucket.to_owned(),
+        };
+        let storage = |error: String| {
+            error!(error = %error, "deleting a generation's files");
+            ApiError::internal()
+        };
+        files(&self.config.generated_bucket)
+            .delete_prefix(&format!("generated/{}/{}/", wallet.id, generation.id))
+            .await
+            .map_err(storage)?;
+        files(&self.config.selfie_bucket)
+            .delete_keys(std::slice::from_ref(&generation.selfie_key))
+            .await
+            .map_err(storage)?;
+        if !self
+            .generations
+            .delete_finished(&generation.id, &wallet.id)
+            .await
+            .map_err(internal)?
+        {
+            // An admin approved it meanwhile: it is being made again.
+            return Err(generation_in_progress());
+        }
+        info!(generation = %generation.id, "generation and its files deleted on request");
+        Ok(web::json_response(
+            StatusCode::OK,
+            &json!({ "generation_id": generation.id, "status": "deleted" }),
+        ))
     }
 
     async fn view(&self, generation: &Generation) -> Result<GenerationView, ApiError> {
@@ -349,6 +396,22 @@ fn insufficient_credits(cost: i64, balance: i64) -> ApiError {
         StatusCode::PAYMENT_REQUIRED,
         "insufficient_credits",
         format!("This needs {cost} credits; the wallet has {balance}."),
+    )
+}
+
+fn generation_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "generation_not_found",
+        "No such generation.",
+    )
+}
+
+fn generation_in_progress() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "generation_in_progress",
+        "This generation is still being made; delete it once it is ready or has failed.",
     )
 }
 

@@ -113,7 +113,7 @@ fn real_template_cors_and_identity() {
     assert_eq!(cors.allow_origins, ["http://localhost:5173"]);
     assert!(cors.allow_credentials);
     assert_eq!(cors.allow_headers, ["content-type", "idempotency-key"]);
-    assert_eq!(cors.allow_methods, ["GET", "POST", "OPTIONS"]);
+    assert_eq!(cors.allow_methods, ["GET", "POST", "DELETE", "OPTIONS"]);
     assert_eq!(cors.max_age, Some(600));
     let identities = template.email_identities();
     assert_eq!(
