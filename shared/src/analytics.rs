@@ -143,6 +143,19 @@ fn clean_value(value: &Value, max_len: usize) -> Option<String> {
     fits.then_some(text)
 }
 
+/// Why an event carrying this wallet's session is not stored at all: a restriction of
+/// processing or an objection to analytics (policy section 6). Events without a session
+/// (another device, signed out) cannot be linked to the person and are unaffected.
+pub fn withheld_for(wallet: &crate::wallets::Wallet) -> Option<&'static str> {
+    if wallet.restricted {
+        Some("restricted")
+    } else if wallet.analytics_objected {
+        Some("objected")
+    } else {
+        None
+    }
+}
+
 /// A stored event as export shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {

@@ -16,6 +16,7 @@ mod marketing;
 mod pipeline;
 mod privacy;
 mod retention;
+mod rights;
 mod sessions;
 mod sign_in;
 mod sigv4;
