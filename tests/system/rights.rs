@@ -93,6 +93,14 @@ async fn stored_events(app: &TestApp, device: &str) -> usize {
         .len()
 }
 
+async fn events_of(app: &TestApp, address: &str) -> usize {
+    AnalyticsEvents::new(app.dynamodb.clone(), app.table("AnalyticsTable"))
+        .for_email(&email(address), now(app))
+        .await
+        .unwrap()
+        .len()
+}
+
 async fn upload(app: &TestApp, session: &str) -> Answer {
     Call::event("upload-presign", "create-upload.json")
         .json(json!({"content_type": "image/jpeg", "content_length": 10, "style": "anime"}))
@@ -139,7 +147,7 @@ async fn wallet_id(app: &TestApp, address: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn a_new_email_proved_by_a_code_sent_to_it_moves_the_wallet_and_its_lead_row() {
+async fn a_new_email_proved_by_a_code_sent_to_it_moves_the_wallet_lead_row_and_events() {
     let app = spawn_app().await;
     let old = app.email("yui");
     let new = app.email("yui.new");
@@ -149,6 +157,10 @@ async fn a_new_email_proved_by_a_code_sent_to_it_moves_the_wallet_and_its_lead_r
     app.wallets().add_credits(&id, 7).await.unwrap();
     let before = lead_row(&app, &old).await.unwrap();
     let mails_to_old = sent_mail(&old).await.len();
+    assert_eq!(
+        event(&app, DEVICE, Some(&session)).await.body["status"],
+        json!("recorded")
+    );
     app.clock.advance(120);
 
     let answer = change_email(&app, &session, &new).await;
@@ -184,6 +196,12 @@ async fn a_new_email_proved_by_a_code_sent_to_it_moves_the_wallet_and_its_lead_r
     ] {
         assert_eq!(after.get(kept), before.get(kept), "{kept}");
     }
+
+    // Events stored before follow the wallet to the new address, and so do later ones.
+    assert_eq!(events_of(&app, &old).await, 0);
+    assert_eq!(events_of(&app, &new).await, 1);
+    event(&app, DEVICE, Some(&session)).await;
+    assert_eq!(events_of(&app, &new).await, 2);
 
     // Both addresses are told.
     assert!(sent_mail(&old).await.last().unwrap().0.contains("changed"));

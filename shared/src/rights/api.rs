@@ -34,6 +34,8 @@ pub struct RightsConfig {
     pub session_secret: secrecy::SecretString,
     pub export_queue_url: String,
     pub admins: Vec<EmailAddress>,
+    /// Analytics events are re-pointed to the new address after a change of email.
+    pub analytics_table: String,
 }
 
 impl RightsConfig {
@@ -44,6 +46,7 @@ impl RightsConfig {
             session_secret: settings.secret("SESSION_SECRET", 32)?,
             export_queue_url: settings.required("EXPORT_QUEUE_URL")?,
             admins: admin_emails(source)?,
+            analytics_table: settings.required("ANALYTICS_TABLE")?,
         })
     }
 }
@@ -72,6 +75,7 @@ impl RightsApi {
         let rights = Rights::new(config.stores, aws);
         let choices = Choices::new(
             &rights.config,
+            &config.analytics_table,
             aws,
             rights.wallets.clone(),
             rights.mailer.clone(),

@@ -2,8 +2,9 @@
 //!
 //! - Rectification: `POST /me/email {new_email}` sends a code to the new address only;
 //!   `POST /me/email/verify {new_email, code}` moves the wallet to it in one transaction,
-//!   then moves the lead row. Analytics events stored before keep the old address until they
-//!   expire (90 days); events after the change carry the new one.
+//!   then moves the lead row and re-points the analytics events stored under the old
+//!   address (up to `REPOINT_MAX_EVENTS` in the request; any beyond keep the old address
+//!   until they expire within 90 days); events after the change carry the new one.
 //! - Restriction: `POST /me/restriction {restricted}`, on the wallet (with time and history)
 //!   and mirrored on the lead row; while it holds no uploads, analytics or marketing.
 //! - Objection and withdrawal: `POST /me/consent {marketing?, analytics?}`; marketing on the
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 use tracing::{error, info, warn};
 
 use super::{StoresConfig, mail};
+use crate::analytics::AnalyticsEvents;
 use crate::auth::{CODE_TTL_SECONDS, CodePurpose, OneTimeCodes, OtpLimits, VerifyOutcome};
 use crate::clock::{Clock, rfc3339};
 use crate::email::Mailer;
@@ -36,6 +38,8 @@ type ApiResult = Result<Response<Body>, ApiError>;
 
 /// Privacy-choice changes per wallet per hour: plenty for a person, a wall for a script.
 const CHOICE_CHANGES_PER_HOUR: Limit = Limit::per(30, 3600);
+/// Events re-pointed within the request: a few seconds of updates, 25 at a time.
+const REPOINT_MAX_EVENTS: usize = 5_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +72,7 @@ pub struct Choices {
     wallets: Wallets,
     leads: LeadList,
     consent: Consent,
+    events: AnalyticsEvents,
     codes: OneTimeCodes,
     limiter: RateLimiter,
     limits: OtpLimits,
@@ -78,6 +83,7 @@ pub struct Choices {
 impl Choices {
     pub fn new(
         config: &StoresConfig,
+        analytics_table: &str,
         aws: &SdkConfig,
         wallets: Wallets,
         mailer: Mailer,
@@ -87,6 +93,7 @@ impl Choices {
         Self {
             leads: LeadList::new(dynamodb.clone(), &config.leads_table),
             consent: Consent::new(dynamodb.clone(), &config.leads_table),
+            events: AnalyticsEvents::new(dynamodb.clone(), analytics_table),
             codes: OneTimeCodes::new(
                 dynamodb.clone(),
                 &config.otp_codes_table,
@@ -212,6 +219,16 @@ impl Choices {
         // fail the request (nothing could retry them).
         if let Err(store_error) = self.leads.move_to(old, &new, now).await {
             error!(error = %store_error, "lead row not moved after an email change");
+        }
+        match self
+            .events
+            .repoint(old, &new, now, REPOINT_MAX_EVENTS)
+            .await
+        {
+            Ok(moved) => info!(moved, "analytics events re-pointed"),
+            Err(store_error) => {
+                error!(error = %store_error, "analytics events not re-pointed after an email change");
+            }
         }
         for (to, to_new) in [(old, false), (&new, true)] {
             if let Err(send_error) = self
