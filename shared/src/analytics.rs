@@ -143,6 +143,19 @@ fn clean_value(value: &Value, max_len: usize) -> Option<String> {
     fits.then_some(text)
 }
 
+/// Why an event carrying this wallet's session is not stored at all: a restriction of
+/// processing or an objection to analytics (policy section 6). Events without a session
+/// (another device, signed out) cannot be linked to the person and are unaffected.
+pub fn withheld_for(wallet: &crate::wallets::Wallet) -> Option<&'static str> {
+    if wallet.restricted {
+        Some("restricted")
+    } else if wallet.analytics_objected {
+        Some("objected")
+    } else {
+        None
+    }
+}
+
 /// A stored event as export shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -199,6 +212,76 @@ impl AnalyticsEvents {
             .await
             .map_err(|error| StoreError::from_sdk("PutItem", &self.table, &error))?;
         Ok(event_id)
+    }
+
+    /// Re-points the unexpired events recorded under `old` to `new` after a change of email,
+    /// so export and erasure by the new address find them. Updates run `REPOINT_CHUNK` at a
+    /// time and stop after `max` events (an API request has seconds, not minutes); events
+    /// beyond that keep the old address until they expire. Returns how many moved.
+    pub async fn repoint(
+        &self,
+        old: &EmailAddress,
+        new: &EmailAddress,
+        now: UnixSeconds,
+        max: usize,
+    ) -> Result<usize, StoreError> {
+        const REPOINT_CHUNK: usize = 25;
+        let mut moved = 0;
+        let mut seen = 0;
+        let mut start = None;
+        // A page at a time: memory stays flat however many events there are.
+        while seen < max {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by-email")
+                .key_condition_expression("wallet_email = :old")
+                .filter_expression("#ttl > :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":old", s(old.as_str()))
+                .expression_attribute_values(":now", n(now))
+                .limit(i32::try_from(REPOINT_CHUNK * 8).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| StoreError::from_sdk("Query", &self.table, &error))?;
+            let ids: Vec<String> = output
+                .items()
+                .iter()
+                .filter_map(|item| get_s(item, "event_id").map(str::to_owned))
+                .take(max - seen)
+                .collect();
+            seen += ids.len();
+            for chunk in ids.chunks(REPOINT_CHUNK) {
+                let updates = chunk.iter().map(|id| {
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .key("event_id", s(id))
+                        .update_expression("SET wallet_email = :new")
+                        .condition_expression("wallet_email = :old")
+                        .expression_attribute_values(":new", s(new.as_str()))
+                        .expression_attribute_values(":old", s(old.as_str()))
+                        .send()
+                });
+                for result in futures_util::future::join_all(updates).await {
+                    match result {
+                        Ok(_) => moved += 1,
+                        // Moved already (a retry) or gone (expired, erased): nothing to do.
+                        Err(error) if crate::store::is_condition_failed(&error) => {}
+                        Err(error) => {
+                            return Err(StoreError::from_sdk("UpdateItem", &self.table, &error));
+                        }
+                    }
+                }
+            }
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(moved)
     }
 
     /// The unexpired events of a device, oldest first (export, erasure).

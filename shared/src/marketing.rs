@@ -81,6 +81,8 @@ pub enum ConsentVia {
     Account,
     /// The one-click link in a marketing email.
     UnsubscribeLink,
+    /// A privacy-rights request (`POST /me/consent`).
+    Dsr,
 }
 
 impl ConsentVia {
@@ -88,6 +90,7 @@ impl ConsentVia {
         match self {
             Self::Account => "account",
             Self::UnsubscribeLink => "unsubscribe-link",
+            Self::Dsr => "dsr",
         }
     }
 }
@@ -170,6 +173,32 @@ impl Consent {
         match result {
             Ok(_) => Ok(ConsentChange::Changed),
             Err(error) if is_condition_failed(&error) => Ok(ConsentChange::Unchanged),
+            Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+        }
+    }
+
+    /// Mirrors a restriction of processing on `email`'s existing lead row (`restricted`,
+    /// `restricted_at`), which [`MarketingMailer`] checks before every send.
+    pub async fn set_restricted(
+        &self,
+        email: &EmailAddress,
+        restricted: bool,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("email", s(email.as_str()))
+            .update_expression("SET restricted = :value, restricted_at = :now")
+            .condition_expression("attribute_exists(email)")
+            .expression_attribute_values(":value", AttributeValue::Bool(restricted))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_condition_failed(&error) => Ok(()),
             Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
         }
     }

@@ -9,7 +9,7 @@
 //! same transaction, so the balance is always the sum of the wallet's ledger.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use crate::billing::ledger::{Entry, Ledger, LedgerKind, Reference};
 use crate::clock::UnixSeconds;
@@ -24,6 +24,52 @@ pub struct Wallet {
     pub credits: i64,
     pub locale: Locale,
     pub created_at: UnixSeconds,
+    /// Restriction of processing (policy section 6, `POST /me/restriction`): while set, no
+    /// new uploads, analytics or marketing.
+    pub restricted: bool,
+    /// Objection to analytics (`POST /me/consent`): while set, events are not stored.
+    pub analytics_objected: bool,
+}
+
+/// A privacy choice recorded on the wallet item: the flag, the time of its current state
+/// (`<flag>_at`) and every change in `<history>` as `{<flag>, at}`, so an export shows when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalletChoice {
+    Restricted,
+    AnalyticsObjected,
+}
+
+impl WalletChoice {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::Restricted => "restricted",
+            Self::AnalyticsObjected => "analytics_objected",
+        }
+    }
+
+    pub fn stamp(self) -> &'static str {
+        match self {
+            Self::Restricted => "restricted_at",
+            Self::AnalyticsObjected => "analytics_objected_at",
+        }
+    }
+
+    pub fn history(self) -> &'static str {
+        match self {
+            Self::Restricted => "restriction_history",
+            Self::AnalyticsObjected => "analytics_objection_history",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailMove {
+    Moved,
+    /// The new address already has a wallet.
+    EmailTaken,
+    /// The wallet's email is no longer the one the change was asked from (a concurrent
+    /// change or an erasure): nothing was written.
+    Stale,
 }
 
 #[derive(Clone, Debug)]
@@ -92,6 +138,8 @@ impl Wallets {
             credits: 0,
             locale,
             created_at: now,
+            restricted: false,
+            analytics_objected: false,
         };
         match self.create(&wallet).await {
             Ok(()) => Ok(wallet),
@@ -293,8 +341,138 @@ impl Wallets {
                 .and_then(|l| l.parse().ok())
                 .unwrap_or_default(),
             created_at: require(get_n(item, "created_at"), table, "created_at")?,
+            restricted: flag(item, WalletChoice::Restricted.attribute()),
+            analytics_objected: flag(item, WalletChoice::AnalyticsObjected.attribute()),
         })
     }
+
+    /// The wallet item as stored (for the times of its privacy choices).
+    pub async fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(&wallet_key(id)).await
+    }
+
+    /// Sets a privacy choice, stamping the time and appending `{<flag>, at}` to its history.
+    /// Only a real change is written, so repeats add nothing; returns whether it changed.
+    pub async fn set_choice(
+        &self,
+        id: &str,
+        choice: WalletChoice,
+        value: bool,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        let entry = AttributeValue::M(
+            [
+                (choice.attribute().to_owned(), AttributeValue::Bool(value)),
+                ("at".to_owned(), n(now)),
+            ]
+            .into(),
+        );
+        // Never set counts as false: lifting what was never set changes nothing.
+        let condition = if value {
+            "attribute_exists(pk) AND (attribute_not_exists(#flag) OR #flag = :other)"
+        } else {
+            "attribute_exists(pk) AND #flag = :other"
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(id)))
+            .update_expression(
+                "SET #flag = :value, #stamp = :now, \
+                 #history = list_append(if_not_exists(#history, :empty), :entry)",
+            )
+            .condition_expression(condition)
+            .expression_attribute_names("#flag", choice.attribute())
+            .expression_attribute_names("#stamp", choice.stamp())
+            .expression_attribute_names("#history", choice.history())
+            .expression_attribute_values(":value", AttributeValue::Bool(value))
+            .expression_attribute_values(":other", AttributeValue::Bool(!value))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":entry", AttributeValue::L(vec![entry]))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if crate::store::is_condition_failed(&error) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+        }
+    }
+
+    /// Moves the wallet from `old` to `new` in one transaction: the old pointer goes (only
+    /// if it points to this wallet), the new one is created (only if the address has no
+    /// wallet), and the wallet's email changes (only if it is still `old`). Sessions carry
+    /// the wallet id, so they keep working.
+    pub async fn change_email(
+        &self,
+        id: &str,
+        old: &EmailAddress,
+        new: &EmailAddress,
+        now: UnixSeconds,
+    ) -> Result<EmailMove, StoreError> {
+        let build = |error: aws_sdk_dynamodb::error::BuildError| {
+            StoreError::new("TransactWriteItems", &self.table, error.to_string())
+        };
+        let delete_old = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(email_key(old)))
+            .condition_expression("wallet_id = :id")
+            .expression_attribute_values(":id", s(id))
+            .build()
+            .map_err(build)?;
+        let put_new = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(email_key(new)))
+            .item("wallet_id", s(id))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build)?;
+        let update_wallet = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(id)))
+            .update_expression("SET email = :new, email_changed_at = :now")
+            .condition_expression("email = :old")
+            .expression_attribute_values(":new", s(new.as_str()))
+            .expression_attribute_values(":old", s(old.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_old).build())
+            .transact_items(TransactWriteItem::builder().put(put_new).build())
+            .transact_items(TransactWriteItem::builder().update(update_wallet).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(EmailMove::Moved),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                // Which condition failed: the new address's pointer tells (read after the
+                // refusal only to choose the answer; nothing is written on it).
+                match self.get_item(&email_key(new)).await? {
+                    Some(pointer) if get_s(&pointer, "wallet_id") != Some(id) => {
+                        Ok(EmailMove::EmailTaken)
+                    }
+                    _ => Ok(EmailMove::Stale),
+                }
+            }
+            Err(error) => Err(StoreError::from_sdk(
+                "TransactWriteItems",
+                &self.table,
+                &error,
+            )),
+        }
+    }
+}
+
+fn flag(item: &Item, name: &str) -> bool {
+    item.get(name).and_then(|v| v.as_bool().ok()) == Some(&true)
 }
 
 #[derive(Debug, thiserror::Error)]

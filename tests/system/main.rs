@@ -17,6 +17,7 @@ mod pipeline;
 mod policy;
 mod privacy;
 mod retention;
+mod rights;
 mod sessions;
 mod sign_in;
 mod sigv4;

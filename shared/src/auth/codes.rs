@@ -29,12 +29,40 @@ pub enum VerifyOutcome {
     Rejected,
 }
 
+/// What a code proves. Each purpose has its own item key and hash label, so a sign-in code
+/// never confirms an email change and an email-change code never signs anyone in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodePurpose {
+    #[default]
+    SignIn,
+    /// Proof of a new address before a wallet moves to it (`POST /me/email`).
+    EmailChange,
+}
+
+impl CodePurpose {
+    /// Prefix of the item key; sign-in keeps the bare email hash it always had.
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            Self::SignIn => "",
+            Self::EmailChange => "email-change#",
+        }
+    }
+
+    fn hash_label(self) -> &'static str {
+        match self {
+            Self::SignIn => "otp",
+            Self::EmailChange => "otp-email-change",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct OneTimeCodes {
     client: Client,
     table: String,
     key: SecretString,
     clock: Arc<dyn Clock>,
+    purpose: CodePurpose,
 }
 
 impl OneTimeCodes {
@@ -49,7 +77,14 @@ impl OneTimeCodes {
             table: table.into(),
             key,
             clock,
+            purpose: CodePurpose::SignIn,
         }
+    }
+
+    /// The same table and key, for codes of another purpose.
+    pub fn for_purpose(mut self, purpose: CodePurpose) -> Self {
+        self.purpose = purpose;
+        self
     }
 
     /// The keyed hash that stands for an email in code and rate-limit keys and in logs.
@@ -57,13 +92,33 @@ impl OneTimeCodes {
         keyed_hash(&self.key, "email", email.as_str())
     }
 
-    fn code_hash(&self, email_hash: &str, code: &str) -> String {
-        keyed_hash(&self.key, "otp", &format!("{email_hash}:{code}"))
+    /// The code's hash, bound to the email and (for bound purposes) to `binding`, e.g. the
+    /// wallet that asked, so a code issued for one wallet confirms nothing for another.
+    fn code_hash(&self, email_hash: &str, binding: &str, code: &str) -> String {
+        let bound = if binding.is_empty() {
+            format!("{email_hash}:{code}")
+        } else {
+            format!("{email_hash}:{binding}:{code}")
+        };
+        keyed_hash(&self.key, self.purpose.hash_label(), &bound)
+    }
+
+    fn item_key(&self, email: &EmailAddress) -> String {
+        format!("{}{}", self.purpose.key_prefix(), self.email_hash(email))
     }
 
     /// Issues a new code for `email`, replacing any earlier one. Returns the plain code,
     /// which exists only in memory and in the email.
     pub async fn issue(&self, email: &EmailAddress) -> Result<String, StoreError> {
+        self.issue_bound(email, "").await
+    }
+
+    /// [`Self::issue`] for a code that is valid only together with `binding`.
+    pub async fn issue_bound(
+        &self,
+        email: &EmailAddress,
+        binding: &str,
+    ) -> Result<String, StoreError> {
         let code = random_code();
         let email_hash = self.email_hash(email);
         let now = self.clock.now();
@@ -71,8 +126,8 @@ impl OneTimeCodes {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("email_hash", s(&email_hash))
-            .item("code_hash", s(self.code_hash(&email_hash, &code)))
+            .item("email_hash", s(self.item_key(email)))
+            .item("code_hash", s(self.code_hash(&email_hash, binding, &code)))
             .item("attempts", n(0))
             .item("created_at", n(now))
             .item("expires_at", n(expires_at))
@@ -88,7 +143,7 @@ impl OneTimeCodes {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("email_hash", s(self.email_hash(email)))
+            .key("email_hash", s(self.item_key(email)))
             .send()
             .await
             .map_err(|error| StoreError::from_sdk("DeleteItem", &self.table, &error))?;
@@ -103,13 +158,24 @@ impl OneTimeCodes {
         email: &EmailAddress,
         code: &str,
     ) -> Result<VerifyOutcome, StoreError> {
+        self.verify_bound(email, "", code).await
+    }
+
+    /// [`Self::verify`] for a code issued with [`Self::issue_bound`].
+    pub async fn verify_bound(
+        &self,
+        email: &EmailAddress,
+        binding: &str,
+        code: &str,
+    ) -> Result<VerifyOutcome, StoreError> {
         let email_hash = self.email_hash(email);
+        let item_key = self.item_key(email);
         let now = self.clock.now();
         let attempt = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("email_hash", s(&email_hash))
+            .key("email_hash", s(&item_key))
             .update_expression("SET attempts = attempts + :one")
             .condition_expression(
                 "attribute_exists(email_hash) AND attempts < :max AND expires_at > :now",
@@ -128,7 +194,7 @@ impl OneTimeCodes {
         let Some(stored_hash) = get_s(&stored, "code_hash") else {
             return Ok(VerifyOutcome::Rejected);
         };
-        let given_hash = self.code_hash(&email_hash, code);
+        let given_hash = self.code_hash(&email_hash, binding, code);
         if !bool::from(given_hash.as_bytes().ct_eq(stored_hash.as_bytes())) {
             return Ok(VerifyOutcome::Rejected);
         }
@@ -136,7 +202,7 @@ impl OneTimeCodes {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("email_hash", s(&email_hash))
+            .key("email_hash", s(&item_key))
             .condition_expression("code_hash = :hash")
             .expression_attribute_values(":hash", s(stored_hash))
             .send()

@@ -342,6 +342,13 @@ impl EngagementApi {
         // Signed in: the wallet email is attached. A stale or bad cookie only makes the
         // event anonymous; analytics never refuses an action for it.
         let wallet = self.optional_wallet(request).await;
+        if let Some(reason) = wallet.as_ref().and_then(analytics::withheld_for) {
+            // Restricted or objected: not stored, and the client needs nothing else.
+            return Ok(web::json_response(
+                StatusCode::ACCEPTED,
+                &json!({ "status": "dropped", "reason": reason }),
+            ));
+        }
         self.events
             .record(&event, wallet.as_ref().map(|w| &w.email), self.clock.now())
             .await

@@ -1,7 +1,8 @@
 //! The `dsr-export` HTTP API: `POST /me/export`, `POST /me/delete` (signed in), the admin
 //! routes for requests that arrive by email (`POST /admin/privacy/export|delete {email}`),
-//! and `GET /exports/download` (the emailed link: signature and expiry checked, then a
-//! five-minute presigned URL).
+//! `GET /exports/download` (the emailed link: signature and expiry checked, then a
+//! five-minute presigned URL), and the other rights (`choices`): `POST /me/email`,
+//! `POST /me/email/verify`, `POST /me/restriction`, `POST /me/consent`, `GET /me/privacy`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 use tracing::{error, info};
 
+use super::choices::Choices;
 use super::requests::{ExportStatus, Requester, export_key};
 use super::worker::ExportJob;
 use super::{Rights, StoresConfig, link_signature, mail};
@@ -32,6 +34,8 @@ pub struct RightsConfig {
     pub session_secret: secrecy::SecretString,
     pub export_queue_url: String,
     pub admins: Vec<EmailAddress>,
+    /// Analytics events are re-pointed to the new address after a change of email.
+    pub analytics_table: String,
 }
 
 impl RightsConfig {
@@ -42,6 +46,7 @@ impl RightsConfig {
             session_secret: settings.secret("SESSION_SECRET", 32)?,
             export_queue_url: settings.required("EXPORT_QUEUE_URL")?,
             admins: admin_emails(source)?,
+            analytics_table: settings.required("ANALYTICS_TABLE")?,
         })
     }
 }
@@ -55,6 +60,7 @@ struct ForEmail {
 #[derive(Debug)]
 pub struct RightsApi {
     rights: Rights,
+    choices: Choices,
     signed_in: SignedIn,
     sqs: aws_sdk_sqs::Client,
     export_queue_url: String,
@@ -67,7 +73,16 @@ type ApiResult = Result<Response<Body>, ApiError>;
 impl RightsApi {
     pub fn new(config: RightsConfig, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
         let rights = Rights::new(config.stores, aws);
+        let choices = Choices::new(
+            &rights.config,
+            &config.analytics_table,
+            aws,
+            rights.wallets.clone(),
+            rights.mailer.clone(),
+            clock.clone(),
+        );
         Self {
+            choices,
             signed_in: SignedIn::new(
                 SessionKeys::new(&config.session_secret),
                 rights.wallets.clone(),
@@ -94,12 +109,57 @@ impl RightsApi {
                 ("admin_delete", self.admin_delete(&request).await)
             }
             (["exports", "download"], &Method::GET) => ("download", self.download(&request).await),
-            (["me", "export" | "delete"] | ["admin", "privacy", ..] | ["exports", ..], _) => {
-                ("known", Err(ApiError::method_not_allowed()))
+            (["me", "email"], &Method::POST) => ("me_email", self.me_email(&request).await),
+            (["me", "email", "verify"], &Method::POST) => {
+                ("me_email_verify", self.me_email_verify(&request).await)
             }
+            (["me", "restriction"], &Method::POST) => {
+                ("me_restriction", self.me_restriction(&request).await)
+            }
+            (["me", "consent"], &Method::POST) => ("me_consent", self.me_consent(&request).await),
+            (["me", "privacy"], &Method::GET) => ("me_privacy", self.me_privacy(&request).await),
+            (
+                [
+                    "me",
+                    "export" | "delete" | "email" | "restriction" | "consent" | "privacy",
+                ]
+                | ["me", "email", "verify"]
+                | ["admin", "privacy", ..]
+                | ["exports", ..],
+                _,
+            ) => ("known", Err(ApiError::method_not_allowed())),
             _ => ("unknown", Err(ApiError::not_found())),
         };
         web::respond(route, request.method(), result)
+    }
+
+    async fn me_email(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let body = web::json_body(request, DEFAULT_BODY_LIMIT)?;
+        self.choices.request_email_change(&wallet, body).await
+    }
+
+    async fn me_email_verify(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let body = web::json_body(request, DEFAULT_BODY_LIMIT)?;
+        self.choices.verify_email_change(&wallet, body).await
+    }
+
+    async fn me_restriction(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let body = web::json_body(request, DEFAULT_BODY_LIMIT)?;
+        self.choices.restrict(&wallet, body).await
+    }
+
+    async fn me_consent(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        let body = web::json_body(request, DEFAULT_BODY_LIMIT)?;
+        self.choices.consent(&wallet, body).await
+    }
+
+    async fn me_privacy(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in.wallet(request).await?;
+        self.choices.privacy(&wallet).await
     }
 
     fn requester_of(&self, wallet: &Wallet) -> Requester {

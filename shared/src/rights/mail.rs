@@ -110,6 +110,72 @@ pub fn erasure_done(locale: Locale) -> Email {
     }
 }
 
+/// The code that proves the new address of an email change (sent to the new address only).
+pub fn email_change_code(locale: Locale, code: &str, minutes: i64) -> Email {
+    match locale {
+        Locale::En => Email {
+            subject: "Confirm your new Anumi sign-in email".to_owned(),
+            text: format!(
+                "Your code to make this address the sign-in email of your Anumi account: {code}\n\n\
+                 It works for {minutes} minutes. If you did not ask for this, ignore this email.\n\nAnumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>Your code to make this address the sign-in email of your Anumi account:</p>\
+                     <p style=\"font-size:24px;letter-spacing:4px\"><b>{code}</b></p>\
+                     <p>It works for {minutes} minutes. If you did not ask for this, ignore this email.</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi の新しいサインイン用メールアドレスの確認".to_owned(),
+            text: format!(
+                "このアドレスを Anumi アカウントのサインイン用メールアドレスにするための確認コード: {code}\n\n\
+                 有効期間は{minutes}分です。お心当たりがない場合はこのメールを無視してください。\n\nAnumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>このアドレスを Anumi アカウントのサインイン用メールアドレスにするための確認コード:</p>\
+                     <p style=\"font-size:24px;letter-spacing:4px\"><b>{code}</b></p>\
+                     <p>有効期間は{minutes}分です。お心当たりがない場合はこのメールを無視してください。</p>"
+                ),
+            ),
+        },
+    }
+}
+
+/// The email change is done. `to_new`: the message for the new address; otherwise the one
+/// for the old address, which names no address (it may no longer be the person's).
+pub fn email_changed(locale: Locale, to_new: bool) -> Email {
+    let (en, ja) = if to_new {
+        (
+            "This address is now the sign-in email of your Anumi account.",
+            "このアドレスが Anumi アカウントのサインイン用メールアドレスになりました。",
+        )
+    } else {
+        (
+            "The sign-in email of your Anumi account was changed to another address; \
+             this address no longer signs in to it. If you did not do this, reply to this email.",
+            "Anumi アカウントのサインイン用メールアドレスが別のアドレスに変更されました。\
+             このアドレスではサインインできなくなります。お心当たりがない場合はこのメールにご返信ください。",
+        )
+    };
+    match locale {
+        Locale::En => Email {
+            subject: "Your Anumi sign-in email was changed".to_owned(),
+            text: format!("{en}\n\nAnumi"),
+            html: layout("en", &format!("<p>{en}</p>")),
+        },
+        Locale::Ja => Email {
+            subject: "Anumi のサインイン用メールアドレスを変更しました".to_owned(),
+            text: format!("{ja}\n\nAnumi"),
+            html: layout("ja", &format!("<p>{ja}</p>")),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +186,16 @@ mod tests {
             let ready = export_ready(locale, "https://x.test/e?a=1&b=2", 7);
             assert!(ready.text.contains("https://x.test/e?a=1&b=2"));
             assert!(ready.html.contains("https://x.test/e?a=1&amp;b=2"));
-            for email in [ready, erasure_received(locale), erasure_done(locale)] {
+            let code = email_change_code(locale, "123456", 10);
+            assert!(code.text.contains("123456") && code.html.contains("123456"));
+            for email in [
+                ready,
+                erasure_received(locale),
+                erasure_done(locale),
+                code,
+                email_changed(locale, true),
+                email_changed(locale, false),
+            ] {
                 assert!(
                     email
                         .html

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod choices;
 pub mod erasure;
 pub mod mail;
 pub mod requests;

@@ -347,11 +347,13 @@ impl PersonalData for OtpCodeStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
-            if let Some(mut item) = self.0.get("email_hash", &p.email_hash).await?
-                && get_n(&item, "expires_at").is_some_and(|at| at > p.now)
-            {
-                item.remove("code_hash");
-                out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+            for key in otp_keys(p) {
+                if let Some(mut item) = self.0.get("email_hash", &key).await?
+                    && get_n(&item, "expires_at").is_some_and(|at| at > p.now)
+                {
+                    item.remove("code_hash");
+                    out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+                }
             }
             out.end_rows().map_err(|e| e.to_string())
         })
@@ -359,11 +361,20 @@ impl PersonalData for OtpCodeStore {
 
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
-            Ok(usize::from(
-                self.0.delete("email_hash", &p.email_hash).await?,
-            ))
+            let mut deleted = 0;
+            for key in otp_keys(p) {
+                deleted += usize::from(self.0.delete("email_hash", &key).await?);
+            }
+            Ok(deleted)
         })
     }
+}
+
+/// The keys of the person's codes: sign-in, and an email change to this address.
+fn otp_keys(p: &Person) -> [String; 2] {
+    use crate::auth::CodePurpose;
+    [CodePurpose::SignIn, CodePurpose::EmailChange]
+        .map(|purpose| format!("{}{}", purpose.key_prefix(), p.email_hash))
 }
 
 /// The rate-limit counters keyed by the email hash (auth/api.rs names them). IP-keyed

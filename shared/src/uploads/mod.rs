@@ -132,6 +132,14 @@ impl UploadsApi {
 
     async fn create_upload(&self, request: &Request) -> ApiResult {
         let wallet = self.signed_in.wallet(request).await?;
+        if wallet.restricted {
+            // Restriction of processing (policy section 6): nothing new starts while it holds.
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "processing_restricted",
+                "Processing is restricted on your account; lift the restriction to upload.",
+            ));
+        }
         let body: UploadRequest = json_body(request, DEFAULT_BODY_LIMIT)?;
         let order = self.validate(&body)?;
         let id = uuid::Uuid::new_v4().to_string();
