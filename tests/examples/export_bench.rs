@@ -81,7 +81,10 @@ async fn main() {
                     .into_iter()
                     .collect();
                 let mut item: HashMap<String, AttributeValue> = [
-                    ("event_id", AttributeValue::S(uuid::Uuid::new_v4().to_string())),
+                    (
+                        "event_id",
+                        AttributeValue::S(uuid::Uuid::new_v4().to_string()),
+                    ),
                     ("name", AttributeValue::S("pricing_viewed".into())),
                     ("context", AttributeValue::M(context)),
                     ("device_id", AttributeValue::S(device.clone())),

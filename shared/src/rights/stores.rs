@@ -391,12 +391,29 @@ impl PersonalData for OtpCodeStore {
     }
 }
 
-/// The rate-limit counters keyed by the email hash (auth/api.rs names them). IP-keyed
-/// counters hold no link to the person (a salted IP hash, gone within the hour).
+/// The rate-limit counters keyed by the email hash (auth/api.rs names them) or by the
+/// wallet id (engagement). Counters keyed by a salted IP, email or device hash under the IP
+/// salt (`refund-email#`, `events-device#`, `*-ip#`) cannot be found from the person and are
+/// gone within their window (an hour at most).
 #[derive(Debug)]
 struct RateLimitStore(Table);
 
 pub const EMAIL_RATE_LIMIT_PREFIXES: [&str; 2] = ["otp-resend#", "otp-email#"];
+pub const WALLET_RATE_LIMIT_PREFIXES: [&str; 1] = ["marketing-wallet#"];
+
+impl RateLimitStore {
+    fn keys(p: &Person) -> Vec<String> {
+        let by_email = EMAIL_RATE_LIMIT_PREFIXES
+            .iter()
+            .map(|prefix| format!("{prefix}{}", p.email_hash));
+        let by_wallet = WALLET_RATE_LIMIT_PREFIXES.iter().flat_map(|prefix| {
+            p.wallet_ids
+                .iter()
+                .map(move |wallet| format!("{prefix}{wallet}"))
+        });
+        by_email.chain(by_wallet).collect()
+    }
+}
 
 impl PersonalData for RateLimitStore {
     fn name(&self) -> &'static str {
@@ -406,8 +423,7 @@ impl PersonalData for RateLimitStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
-            for prefix in EMAIL_RATE_LIMIT_PREFIXES {
-                let key = format!("{prefix}{}", p.email_hash);
+            for key in Self::keys(p) {
                 if let Some(item) = self.0.get("pk", &key).await?
                     && get_n(&item, "expires_at").is_some_and(|at| at > p.now)
                 {
@@ -421,8 +437,7 @@ impl PersonalData for RateLimitStore {
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
             let mut deleted = 0;
-            for prefix in EMAIL_RATE_LIMIT_PREFIXES {
-                let key = format!("{prefix}{}", p.email_hash);
+            for key in Self::keys(p) {
                 deleted += usize::from(self.0.delete("pk", &key).await?);
             }
             Ok(deleted)
@@ -612,12 +627,15 @@ pub async fn linked_trials(
     }
 }
 
+/// A query: (index or none for the table's key, key attribute, value, filter expression).
+type Query<'a> = (Option<&'a str>, &'a str, &'a str, Option<&'a str>);
+
 /// Writes every row of a query into the open archive section; `keep` drops rows (expired,
 /// already written).
 async fn export_query(
     table: &Table,
     out: &mut ArchiveWriter,
-    (index, attribute, value, filter): (Option<&str>, &str, &str, Option<&str>),
+    (index, attribute, value, filter): Query<'_>,
     mut keep: impl FnMut(&Item) -> bool,
 ) -> StoreResult<()> {
     let mut start = None;
@@ -640,7 +658,7 @@ async fn export_query(
 async fn erase_query(
     table: &Table,
     key: &str,
-    (index, attribute, value, filter): (Option<&str>, &str, &str, Option<&str>),
+    (index, attribute, value, filter): Query<'_>,
 ) -> StoreResult<usize> {
     let mut deleted = 0;
     let mut start = None;
@@ -840,7 +858,7 @@ impl PersonalData for AnalyticsStore {
 struct FeedbackStore(Table);
 
 impl FeedbackStore {
-    fn queries<'a>(p: &'a Person) -> Vec<(Option<&'a str>, &'a str, &'a str, Option<&'a str>)> {
+    fn queries(p: &Person) -> Vec<Query<'_>> {
         let mut queries: Vec<_> = p
             .wallet_ids
             .iter()
