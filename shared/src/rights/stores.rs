@@ -13,8 +13,10 @@ use crate::store::{Item, get_n, s};
 
 pub type StoreResult<T> = Result<T, String>;
 
-/// Rows per query page: what an export or erasure holds in memory at once.
-const PAGE_ROWS: i32 = 500;
+/// Rows per query page: what an export or erasure holds in memory at once (a few MB at
+/// most; DynamoDB also caps a page at 1 MB). Large pages matter for a person with many
+/// analytics events: each page is one round trip.
+const PAGE_ROWS: i32 = 2000;
 
 pub trait PersonalData: Send + Sync + std::fmt::Debug {
     /// The store's name in the archive (`data/<name>.json`, `files/<name>/…`) and in logs.
@@ -990,5 +992,46 @@ impl PersonalData for TrialStore {
             }
             Ok(deleted)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::EmailAddress;
+
+    fn person() -> Person {
+        Person {
+            email: EmailAddress::parse("ann@example.com").unwrap(),
+            email_hash: "h".to_owned(),
+            wallet_ids: vec!["w1".to_owned()],
+            trials: vec![
+                super::super::LinkedTrial {
+                    trial_id: "t1".to_owned(),
+                    device_id: Some("d1".to_owned()),
+                },
+                super::super::LinkedTrial {
+                    trial_id: "t2".to_owned(),
+                    device_id: None,
+                },
+            ],
+            locale: Default::default(),
+            now: 0,
+        }
+    }
+
+    #[test]
+    fn the_person_owns_the_generations_of_wallets_and_saved_trials() {
+        let p = person();
+        assert_eq!(p.owners(), ["w1", "trial-t1", "trial-t2"]);
+        assert_eq!(p.trial_devices().collect::<Vec<_>>(), ["d1"]);
+    }
+
+    #[test]
+    fn rate_limit_counters_are_found_by_email_hash_and_wallet() {
+        assert_eq!(
+            RateLimitStore::keys(&person()),
+            ["otp-resend#h", "otp-email#h", "marketing-wallet#w1"]
+        );
     }
 }
