@@ -86,9 +86,9 @@ text = re.sub(r"(<!-- figures -->\n).*?(<!-- /figures -->)", lambda m: m.group(1
 open("BENCHMARKS.md", "w").write(text)
 PY
 
-# Export of one person with EXPORT_BENCH_ROWS rows (default 100,000): wall time and the
-# export's own peak RSS (docs in tests/examples/export_bench.rs). Against moto, the time is
-# the emulator's (its paged index queries cost O(n) each); the memory figure is ours.
-echo "==> export of one person with ${EXPORT_BENCH_ROWS:-100000} rows"
+# Export of one person with EXPORT_BENCH_ROWS analytics events (default 100,000): wall time
+# and the export's own peak RSS (docs in tests/examples/export_bench.rs). Against moto, the
+# time is the emulator's (its paged index queries cost O(n) each); the memory figure is ours.
+echo "==> export of one person with ${EXPORT_BENCH_ROWS:-100000} analytics events"
 cargo build --release -p system-tests --example export_bench
 "$release/examples/export_bench" "${EXPORT_BENCH_ROWS:-100000}"

@@ -1,15 +1,17 @@
-//! Export time and peak memory for one person with many stored rows.
+//! Export time and peak memory for one person with many analytics events.
 //!
 //! ```sh
 //! # against a running emulation (./infra/dev.sh, or bench.sh's private one):
 //! AWS_ENDPOINT_URL=http://127.0.0.1:4566 cargo run --release -p system-tests --example export_bench -- 100000
 //! ```
 //!
-//! Provisions the template's resources under a fresh prefix, seeds N rows for one wallet
-//! into the generations table (by-wallet index; the store the lead points at analytics
-//! events once they exist), resets the peak-RSS counter, runs the real archive worker
-//! (query pages -> zip on disk -> streamed upload -> email) and prints wall time, the
-//! archive size and VmHWM of the export alone, as one JSON line.
+//! Provisions the template's resources under a fresh prefix, seeds N analytics events of one
+//! person straight into the AnalyticsTable (BatchWriteItem, the item shape
+//! `shared::analytics` writes: nine in ten signed in with the person's email, one in ten
+//! anonymous on the same device, so both the `by-email` and the `by-device` pass of the
+//! export carry rows), resets the peak-RSS counter, runs the real archive worker (query
+//! pages -> zip on disk -> streamed upload -> email) and prints wall time, the archive size
+//! and VmHWM of the export alone, as one JSON line.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,26 +71,38 @@ async fn main() {
         .unwrap();
 
     let seeding = Instant::now();
-    let table = config.stores.generations_table.clone();
+    let table = config.stores.analytics_table.clone();
+    let device = uuid::Uuid::new_v4().to_string();
     for chunk_start in (0..rows).step_by(25) {
         let requests: Vec<WriteRequest> = (chunk_start..(chunk_start + 25).min(rows))
             .map(|i| {
-                let item = [
-                    ("generation_id", AttributeValue::S(format!("bench-{i:08}"))),
-                    ("wallet_id", AttributeValue::S(wallet.id.clone())),
+                let at = now - i as i64;
+                let context = [("page".to_owned(), AttributeValue::S("/pricing".into()))]
+                    .into_iter()
+                    .collect();
+                let mut item: HashMap<String, AttributeValue> = [
                     (
-                        "created_at",
-                        AttributeValue::N((now - i as i64).to_string()),
+                        "event_id",
+                        AttributeValue::S(uuid::Uuid::new_v4().to_string()),
                     ),
-                    ("action", AttributeValue::S("viewed_pricing".into())),
+                    ("name", AttributeValue::S("pricing_viewed".into())),
+                    ("context", AttributeValue::M(context)),
+                    ("device_id", AttributeValue::S(device.clone())),
+                    ("occurred_at", AttributeValue::N(at.to_string())),
                     (
-                        "context",
-                        AttributeValue::S(format!("{{\"style\":\"anime\",\"n\":{i}}}")),
+                        "ttl",
+                        AttributeValue::N((at + shared::analytics::TTL_SECONDS).to_string()),
                     ),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect();
+                if i % 10 != 0 {
+                    item.insert(
+                        "wallet_email".to_owned(),
+                        AttributeValue::S(email.as_str().to_owned()),
+                    );
+                }
                 let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
                 WriteRequest::builder().put_request(put).build()
             })
@@ -138,7 +152,7 @@ async fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "rows": rows,
+            "analytics_events": rows,
             "seed_seconds": seeding.as_secs_f64(),
             "export_seconds": elapsed.as_secs_f64(),
             "archive_bytes": archive.content_length(),

@@ -42,7 +42,7 @@ mod base64_decode {
 }
 
 /// A Polar order as the fixture has it, for `wallet_id`, with the given refund state.
-fn order(wallet_id: &str, order_id: &str, status: &str, refunded: i64) -> Value {
+pub(crate) fn order(wallet_id: &str, order_id: &str, status: &str, refunded: i64) -> Value {
     let fixture: Value = serde_json::from_str(
         Call::event("polar-webhook", "order-paid.json")
             .event_body()
@@ -58,7 +58,7 @@ fn order(wallet_id: &str, order_id: &str, status: &str, refunded: i64) -> Value 
     data
 }
 
-fn event(kind: &str, data: Value) -> String {
+pub(crate) fn event(kind: &str, data: Value) -> String {
     json!({ "type": kind, "timestamp": "2026-11-22T07:48:54Z", "data": data }).to_string()
 }
 
@@ -98,7 +98,7 @@ impl TestApp {
         }
     }
 
-    async fn deliver(&self, body: &str, id: &str) -> Answer {
+    pub(crate) async fn deliver(&self, body: &str, id: &str) -> Answer {
         signed(body, id, self.clock_now(), &base64_key())
             .send_to_billing(self)
             .await

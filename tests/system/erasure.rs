@@ -4,22 +4,41 @@
 
 use serde_json::json;
 
-use crate::export::{Seeded, seed};
+use crate::export::{Seeded, rows, seed, seed_everywhere, unzip};
 use crate::helpers::{TestApp, sent_mail, spawn_app};
 
 /// Every table of this test (Scan: tests may, production code may not) and every bucket
-/// (keys and contents): where the person's email, wallet id or email hash still appear.
+/// (keys and contents): where the person's email, wallet id, email hash or other ids
+/// (device, trial) still appear. The ledger and `ORDER#` rows are the tax record that
+/// erasure keeps: the wallet id may stay there, nothing else that names the person.
 async fn sweep(app: &TestApp, person: &Seeded) -> Vec<String> {
-    let needles = [&person.email, &person.wallet_id, &person.email_hash];
+    sweep_with(app, person, true).await
+}
+
+/// Like `sweep`, without the tax exception: every place that names the person at all.
+async fn sweep_everything(app: &TestApp, person: &Seeded) -> Vec<String> {
+    sweep_with(app, person, false).await
+}
+
+fn is_tax_row(logical_id: &str, text: &str) -> bool {
+    logical_id == "LedgerTable" || (logical_id == "OrdersTable" && text.contains("S(\"ORDER#"))
+}
+
+async fn sweep_with(app: &TestApp, person: &Seeded, tax_exempt: bool) -> Vec<String> {
+    let mut names: Vec<&String> = vec![&person.email, &person.email_hash];
+    names.extend(&person.extra);
     let mut found = Vec::new();
     for (logical_id, table) in &app.tables {
         for item in app.scan(logical_id).await {
             let text = format!("{item:?}");
-            if needles.iter().any(|needle| text.contains(needle.as_str())) {
-                found.push(format!("{table}: {text}"));
+            let wallet_named = text.contains(person.wallet_id.as_str())
+                && !(tax_exempt && is_tax_row(logical_id, &text));
+            if wallet_named || names.iter().any(|needle| text.contains(needle.as_str())) {
+                found.push(format!("{logical_id} {table}: {text}"));
             }
         }
     }
+    names.push(&person.wallet_id);
     let s3 = shared::aws::s3(&app.sdk);
     for (logical_id, bucket) in &app.resources {
         if !logical_id.ends_with("Bucket") {
@@ -37,7 +56,7 @@ async fn sweep(app: &TestApp, person: &Seeded) -> Vec<String> {
                 .unwrap();
             let bytes = body.body.collect().await.unwrap().into_bytes();
             let text = format!("{key} {}", String::from_utf8_lossy(&bytes));
-            if needles.iter().any(|needle| text.contains(needle.as_str())) {
+            if names.iter().any(|needle| text.contains(needle.as_str())) {
                 found.push(format!("{bucket}/{key}"));
             }
         }
@@ -192,6 +211,7 @@ async fn an_admin_erases_an_email_that_never_signed_in() {
         generation_id: String::new(),
         selfie: Vec::new(),
         avatar: Vec::new(),
+        extra: Vec::new(),
     };
     assert!(!sweep(&app, &person).await.is_empty());
     let admin = app.sign_in(&app.email("admin")).await;
@@ -213,4 +233,81 @@ async fn an_admin_erases_an_email_that_never_signed_in() {
             .0
             .contains("are deleted")
     );
+}
+
+#[tokio::test]
+async fn erasure_reaches_every_store_of_billing_trials_and_engagement_and_keeps_the_tax_rows() {
+    let server = crate::trial::siteverify().await;
+    let app =
+        crate::trial::trial_app(shared::providers::turnstile::DUMMY_SECRET_PASSES, &server).await;
+    let person = seed_everywhere(&app, "pia", "203.0.113.31").await;
+    let other = seed_everywhere(&app, "quin", "203.0.113.32").await;
+    let me = &person.seeded;
+    let before = sweep(&app, me).await;
+    for place in [
+        "AnalyticsTable",
+        "FeedbackTable",
+        "RefundRequestsTable",
+        "TrialsTable",
+        "GenerationsTable",
+        "OrdersTable",
+        "generated/trial-",
+    ] {
+        assert!(
+            before.iter().any(|found| found.contains(place)),
+            "the sweep sees the seeded {place}: {before:?}"
+        );
+    }
+
+    let answer = app
+        .rights_call("delete.json", Some(&me.session), None)
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let run = app.retention.run().await.unwrap();
+    assert_eq!(run.count("ErasuresCompleted"), 1);
+
+    assert_eq!(sweep(&app, me).await, Vec::<String>::new());
+    // The tax record stays: the ledger entry and the order, pseudonymous (no email; the
+    // sweep above found no email, email hash or device id anywhere).
+    let kept = sweep_everything(&app, me).await;
+    assert!(
+        kept.iter()
+            .any(|row| row.starts_with("LedgerTable ") && row.contains("purchase")),
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter()
+            .any(|row| row.starts_with("OrdersTable ") && row.contains(&person.order_id)),
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter()
+            .all(|row| row.starts_with("LedgerTable ") || row.starts_with("OrdersTable ")),
+        "{kept:?}"
+    );
+    assert_eq!(app.ledger().balance(&me.wallet_id).await.unwrap(), 10);
+
+    // The other person keeps everything, in every store.
+    let theirs = sweep_everything(&app, &other.seeded).await;
+    for place in [
+        "WalletsTable",
+        "LedgerTable",
+        "OrdersTable",
+        "AnalyticsTable",
+        "FeedbackTable",
+        "RefundRequestsTable",
+        "TrialsTable",
+        "generated/trial-",
+    ] {
+        assert!(
+            theirs.iter().any(|found| found.contains(place)),
+            "{place} of the other person kept: {theirs:?}"
+        );
+    }
+    // And their export still holds their analytics events.
+    app.rights_call("export.json", Some(&other.seeded.session), None)
+        .await;
+    app.run_export_queue().await;
+    let files = unzip(&app.download_from_mail(&other.seeded.email).await.unwrap());
+    assert_eq!(rows(&files, "analytics_events").len(), 2);
 }

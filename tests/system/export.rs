@@ -12,6 +12,7 @@ use shared::rights::worker::ExportJob;
 use shared::wallets::Wallets;
 
 use crate::helpers::{Answer, Call, TestApp, local_secrets, sent_mail, spawn_app};
+use crate::pipeline::selfie_bytes;
 
 /// A signed-in person with an item in every store and files in both buckets.
 pub struct Seeded {
@@ -22,6 +23,101 @@ pub struct Seeded {
     pub generation_id: String,
     pub selfie: Vec<u8>,
     pub avatar: Vec<u8>,
+    /// Ids that name the person beyond email, wallet and email hash (device ids, the trial
+    /// id that owns the trial's generation and files).
+    pub extra: Vec<String>,
+}
+
+/// A person with data in every store, `seed`'s plus the stores of billing, trials and
+/// engagement: a purchase through a signed Polar webhook (ledger entry, `ORDER#`,
+/// `WEBHOOK#`), analytics events with and without sign-in on one device, feedback signed
+/// in and by email, a refund request, a trial with "save my link" run to its avatar, and a
+/// marketing opt-in. The app must be a `trial_app` (Turnstile stand-in); `ip` differs per
+/// person (one trial per address).
+pub struct Everywhere {
+    pub seeded: Seeded,
+    pub device_id: String,
+    pub trial_id: String,
+    pub order_id: String,
+}
+
+pub async fn seed_everywhere(app: &TestApp, name: &str, ip: &str) -> Everywhere {
+    let mut seeded = seed(app, name).await;
+    let order_id = format!("ord-{name}");
+    let paid = crate::billing::event(
+        "order.paid",
+        crate::billing::order(&seeded.wallet_id, &order_id, "paid", 0),
+    );
+    let delivered = app.deliver(&paid, &format!("msg-{name}")).await;
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+
+    let device_id = uuid::Uuid::new_v4().to_string();
+    for cookies in [vec![], vec![seeded.session.as_str()]] {
+        let answer = Call::event("engagement", "event.json")
+            .json(json!({"name": "pricing_viewed", "device_id": device_id, "context": {"page": "/pricing"}}))
+            .cookies(&cookies)
+            .send_to_engagement(app)
+            .await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    for (message, cookies, email) in [
+        ("Love the chibi style", vec![seeded.session.as_str()], None),
+        ("Please add pastel", vec![], Some(seeded.email.as_str())),
+    ] {
+        let mut body = json!({"message": message, "page": "/create"});
+        if let Some(email) = email {
+            body["email"] = json!(email);
+        }
+        let answer = Call::event("engagement", "feedback.json")
+            .json(body)
+            .cookies(&cookies)
+            .send_to_engagement(app)
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    }
+    let refund = Call::event("engagement", "refund-request.json")
+        .without_header("idempotency-key")
+        .json(json!({"email": seeded.email, "order_id": order_id, "reason": "Too dark, sorry."}))
+        .send_to_engagement(app)
+        .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+    let opt_in = Call::event("engagement", "marketing.json")
+        .json(json!({ "opt_in": true }))
+        .cookies(&[&seeded.session])
+        .send_to_engagement(app)
+        .await;
+    assert!(opt_in.status < 300, "{}", opt_in.body);
+
+    let trial = app
+        .start_trial(
+            crate::trial::trial_body(&device_id, Some(&seeded.email)),
+            ip,
+        )
+        .await;
+    assert_eq!(trial.status, 201, "{}", trial.body);
+    let trial_id = trial.body["trial_id"].as_str().unwrap().to_owned();
+    app.upload(&trial, selfie_bytes()).await;
+    assert!(
+        app.deliver_upload_event(&trial_id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let generated = app.run_generation_queue().await;
+    assert!(generated.iter().all(|g| g.batch_item_failures.is_empty()));
+
+    // The trial's generation and files are owned by `trial-<id>` (the bare trial id stays
+    // in the IP# claim, a salted hash gone within a day that names no one).
+    seeded.extra = vec![
+        device_id.clone(),
+        shared::generations::trial_owner(&trial_id),
+    ];
+    Everywhere {
+        seeded,
+        device_id,
+        trial_id,
+        order_id,
+    }
 }
 
 pub fn email_hash(email: &str) -> String {
@@ -126,6 +222,7 @@ pub async fn seed(app: &TestApp, name: &str) -> Seeded {
         generation_id,
         selfie,
         avatar,
+        extra: Vec::new(),
     }
 }
 
@@ -230,7 +327,7 @@ pub fn unzip(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
     files
 }
 
-fn rows(files: &HashMap<String, Vec<u8>>, store: &str) -> Vec<Value> {
+pub fn rows(files: &HashMap<String, Vec<u8>>, store: &str) -> Vec<Value> {
     serde_json::from_slice(&files[&format!("data/{store}.json")]).expect("a JSON array")
 }
 
@@ -416,4 +513,124 @@ async fn rights_routes_refuse_strangers_and_bad_input() {
     assert_eq!(wrong_method.status, 405);
     // Nothing was recorded for the refused calls.
     assert!(app.scan("PrivacyRequestsTable").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_export_holds_every_store_of_billing_trials_and_engagement_and_nothing_of_anyone_else() {
+    let server = crate::trial::siteverify().await;
+    let app =
+        crate::trial::trial_app(shared::providers::turnstile::DUMMY_SECRET_PASSES, &server).await;
+    let person = seed_everywhere(&app, "nora", "203.0.113.21").await;
+    let other = seed_everywhere(&app, "otto", "203.0.113.22").await;
+    let me = &person.seeded;
+
+    let answer = app
+        .rights_call("export.json", Some(&me.session), None)
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert!(app.run_export_queue().await >= 1);
+    let files = unzip(
+        &app.download_from_mail(&me.email)
+            .await
+            .expect("the link works"),
+    );
+
+    let ledger = rows(&files, "ledger");
+    assert!(
+        ledger.iter().any(|entry| entry["kind"] == json!("purchase")
+            && entry["order_id"] == json!(person.order_id)),
+        "{ledger:?}"
+    );
+    let orders = rows(&files, "orders");
+    let pks: Vec<&str> = orders.iter().filter_map(|o| o["pk"].as_str()).collect();
+    assert!(
+        pks.contains(&format!("ORDER#{}", person.order_id).as_str()),
+        "{pks:?}"
+    );
+    assert!(pks.iter().any(|pk| pk.starts_with("WEBHOOK#")), "{pks:?}");
+
+    let events = rows(&files, "analytics_events");
+    assert_eq!(
+        events.len(),
+        2,
+        "signed in and anonymous on the same device: {events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["device_id"] == json!(person.device_id))
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.get("wallet_email").is_none())
+            .count(),
+        1,
+        "the anonymous event of the device"
+    );
+    let feedback = rows(&files, "feedback");
+    assert_eq!(
+        feedback.len(),
+        2,
+        "by wallet and by email, once each: {feedback:?}"
+    );
+    let refunds = rows(&files, "refund_requests");
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0]["order_id"], json!(person.order_id));
+
+    let trials = rows(&files, "trials");
+    let trial_pks: Vec<&str> = trials.iter().filter_map(|t| t["pk"].as_str()).collect();
+    assert!(
+        trial_pks.contains(&format!("TRIAL#{}", person.trial_id).as_str()),
+        "{trial_pks:?}"
+    );
+    assert!(
+        trial_pks.contains(&format!("DEVICE#{}", person.device_id).as_str()),
+        "{trial_pks:?}"
+    );
+    assert!(
+        !trial_pks.iter().any(|pk| pk.starts_with("IP#")),
+        "IP hashes link to no one"
+    );
+    let owner = shared::generations::trial_owner(&person.trial_id);
+    assert!(
+        rows(&files, "generations")
+            .iter()
+            .any(|g| g["generation_id"] == json!(person.trial_id) && g["wallet_id"] == json!(owner)),
+        "the trial's generation"
+    );
+    assert!(
+        files
+            .keys()
+            .any(|path| path.starts_with(&format!("files/generated/{}/", person.trial_id))),
+        "the trial's generated files: {:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+
+    let lead = &rows(&files, "lead")[0];
+    assert_eq!(lead["marketing_opt_in"], json!(true));
+    assert!(lead["marketing_opt_in_at"].is_i64());
+    assert!(
+        !lead["consent_history"].as_array().unwrap().is_empty(),
+        "{lead}"
+    );
+
+    let everything: String = files
+        .values()
+        .map(|content| String::from_utf8_lossy(content).into_owned())
+        .collect();
+    let theirs = &other.seeded;
+    for needle in [
+        &theirs.email,
+        &theirs.wallet_id,
+        &theirs.email_hash,
+        &other.device_id,
+        &other.trial_id,
+        &other.order_id,
+    ] {
+        assert!(
+            !everything.contains(needle.as_str()),
+            "another person's {needle} in the export"
+        );
+    }
 }

@@ -77,7 +77,7 @@ fn answer(success: bool, codes: &[&str], passed: Option<(&str, &str)>) -> Respon
     ResponseTemplate::new(200).set_body_json(body)
 }
 
-async fn siteverify() -> MockServer {
+pub(crate) async fn siteverify() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/turnstile/v0/siteverify"))
@@ -87,7 +87,7 @@ async fn siteverify() -> MockServer {
     server
 }
 
-async fn trial_app(secret: &str, server: &MockServer) -> TestApp {
+pub(crate) async fn trial_app(secret: &str, server: &MockServer) -> TestApp {
     spawn_app_with(&[
         ("TURNSTILE_SECRET", secret),
         ("TURNSTILE_BASE_URL", &server.uri()),
@@ -95,7 +95,7 @@ async fn trial_app(secret: &str, server: &MockServer) -> TestApp {
     .await
 }
 
-fn trial_body(device: &str, email: Option<&str>) -> Value {
+pub(crate) fn trial_body(device: &str, email: Option<&str>) -> Value {
     let mut body = json!({
         "turnstile_token": "XXXX.DUMMY.TOKEN.XXXX",
         "device_id": device,
@@ -110,7 +110,7 @@ fn trial_body(device: &str, email: Option<&str>) -> Value {
 }
 
 impl TestApp {
-    async fn start_trial(&self, body: Value, ip: &str) -> Answer {
+    pub(crate) async fn start_trial(&self, body: Value, ip: &str) -> Answer {
         Call::event("upload-presign", "trial-create.json")
             .json(body)
             .source_ip(ip)

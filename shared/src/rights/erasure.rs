@@ -63,7 +63,7 @@ impl Erasures {
         record: &ErasureRecord,
         now: UnixSeconds,
     ) -> Result<Option<usize>, String> {
-        let person = resolve(&record.requester, &self.rights.wallets, now)
+        let person = resolve(&record.requester, &self.rights, now)
             .await
             .map_err(|e| e.to_string())?;
         let mut counts = HashMap::new();

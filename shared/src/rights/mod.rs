@@ -44,6 +44,12 @@ pub struct StoresConfig {
     pub rate_limits_table: String,
     pub generations_table: String,
     pub moderation_log_table: String,
+    pub ledger_table: String,
+    pub orders_table: String,
+    pub analytics_table: String,
+    pub feedback_table: String,
+    pub refund_requests_table: String,
+    pub trials_table: String,
     pub privacy_requests_table: String,
     pub selfie_bucket: String,
     pub generated_bucket: String,
@@ -63,6 +69,12 @@ impl StoresConfig {
             rate_limits_table: settings.required("RATE_LIMITS_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,
             moderation_log_table: settings.required("MODERATION_LOG_TABLE")?,
+            ledger_table: settings.required("LEDGER_TABLE")?,
+            orders_table: settings.required("ORDERS_TABLE")?,
+            analytics_table: settings.required("ANALYTICS_TABLE")?,
+            feedback_table: settings.required("FEEDBACK_TABLE")?,
+            refund_requests_table: settings.required("REFUND_REQUESTS_TABLE")?,
+            trials_table: settings.required("TRIALS_TABLE")?,
             privacy_requests_table: settings.required("PRIVACY_REQUESTS_TABLE")?,
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generated_bucket: settings.required("GENERATED_BUCKET")?,
@@ -98,12 +110,38 @@ pub struct Person {
     /// The wallet recorded with the request and the one the email points to now (they
     /// differ only if the person signed up again while an erasure was pending).
     pub wallet_ids: Vec<String>,
+    /// The free trials whose link was saved with this email (expired ones too: their
+    /// items may outlive the TTL), with the device id each was taken on.
+    pub trials: Vec<LinkedTrial>,
     pub locale: Locale,
     /// The time of the run: expired items (late TTL) are left out of exports.
     pub now: UnixSeconds,
 }
 
+/// A trial found through the email: its generation is owned by `trial-<id>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedTrial {
+    pub trial_id: String,
+    pub device_id: Option<String>,
+}
+
 impl Person {
+    /// Everything that owns generations, moderation logs and files of the person: the
+    /// wallets and the trials (`trial-<id>`).
+    pub fn owners(&self) -> Vec<String> {
+        let trials = self
+            .trials
+            .iter()
+            .map(|trial| crate::generations::trial_owner(&trial.trial_id));
+        self.wallet_ids.iter().cloned().chain(trials).collect()
+    }
+
+    /// The device ids the trials were taken on (analytics events of those devices are the
+    /// person's too).
+    pub fn trial_devices(&self) -> impl Iterator<Item = &str> {
+        self.trials.iter().filter_map(|t| t.device_id.as_deref())
+    }
+
     pub fn email_hash(key: &SecretString, email: &EmailAddress) -> String {
         // The same hash as one-time codes and rate limits (auth::codes), so they are found.
         keyed_hash(key, "email", email.as_str())
@@ -177,12 +215,13 @@ mod tests {
 }
 
 /// The person behind a request, now: the recorded wallet plus whatever wallet the email
-/// points to at this moment.
+/// points to at this moment, and the trials saved with the email.
 pub async fn resolve(
     requester: &requests::Requester,
-    wallets: &crate::wallets::Wallets,
+    rights: &Rights,
     now: crate::clock::UnixSeconds,
 ) -> Result<Person, crate::store::StoreError> {
+    let wallets = &rights.wallets;
     let mut wallet_ids: Vec<String> = requester.wallet_id.iter().cloned().collect();
     if let Some(current) = wallets.find_by_email(&requester.email).await?
         && !wallet_ids.contains(&current.id)
@@ -193,6 +232,7 @@ pub async fn resolve(
         email: requester.email.clone(),
         email_hash: requester.email_hash.clone(),
         wallet_ids,
+        trials: stores::linked_trials(rights, &requester.email).await?,
         locale: requester.locale,
         now,
     })

@@ -13,8 +13,10 @@ use crate::store::{Item, get_n, s};
 
 pub type StoreResult<T> = Result<T, String>;
 
-/// Rows per query page: what an export or erasure holds in memory at once.
-const PAGE_ROWS: i32 = 500;
+/// Rows per query page: what an export or erasure holds in memory at once (a few MB at
+/// most; DynamoDB also caps a page at 1 MB). Large pages matter for a person with many
+/// analytics events: each page is one round trip.
+const PAGE_ROWS: i32 = 2000;
 
 pub trait PersonalData: Send + Sync + std::fmt::Debug {
     /// The store's name in the archive (`data/<name>.json`, `files/<name>/…`) and in logs.
@@ -48,6 +50,7 @@ pub fn registry(config: &StoresConfig, clients: &Clients) -> Vec<Box<dyn Persona
         Box::new(LeadStore(db(&config.leads_table))),
         Box::new(OtpCodeStore(db(&config.otp_codes_table))),
         Box::new(RateLimitStore(db(&config.rate_limits_table))),
+        // Owners include the trials saved with the email (`trial-<id>`).
         Box::new(ByWalletStore {
             name: "generations",
             table: db(&config.generations_table),
@@ -68,6 +71,14 @@ pub fn registry(config: &StoresConfig, clients: &Clients) -> Vec<Box<dyn Persona
             bucket: bucket(&config.generated_bucket),
             prefix: |wallet| format!("generated/{wallet}/"),
         }),
+        Box::new(LedgerStore(db(&config.ledger_table))),
+        Box::new(OrderStore(db(&config.orders_table))),
+        Box::new(AnalyticsStore(db(&config.analytics_table))),
+        Box::new(FeedbackStore(db(&config.feedback_table))),
+        Box::new(RefundRequestStore(db(&config.refund_requests_table))),
+        // After the generations and analytics: its records are how a rerun of an
+        // interrupted erasure still finds the trial's generation and device.
+        Box::new(TrialStore(db(&config.trials_table))),
         Box::new(ExportStore {
             records: db(&config.privacy_requests_table),
             archives: bucket(&config.exports_bucket),
@@ -116,13 +127,29 @@ impl Table {
         wallet_id: &str,
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
+        self.page_by(Some("by-wallet"), "wallet_id", wallet_id, None, start)
+            .await
+    }
+
+    /// One page of the items whose `attribute` is `value`, through `index` (or the table's
+    /// own hash key), optionally filtered by an expression on the item alone.
+    async fn page_by(
+        &self,
+        index: Option<&str>,
+        attribute: &str,
+        value: &str,
+        filter: Option<&str>,
+        start: Option<Item>,
+    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
         let output = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("by-wallet")
-            .key_condition_expression("wallet_id = :w")
-            .expression_attribute_values(":w", s(wallet_id))
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#key = :value")
+            .expression_attribute_names("#key", attribute)
+            .expression_attribute_values(":value", s(value))
+            .set_filter_expression(filter.map(str::to_owned))
             .set_exclusive_start_key(start)
             // DynamoDB caps a page at 1 MB; a row cap too keeps memory flat on any backend.
             .limit(PAGE_ROWS)
@@ -377,12 +404,34 @@ fn otp_keys(p: &Person) -> [String; 2] {
         .map(|purpose| format!("{}{}", purpose.key_prefix(), p.email_hash))
 }
 
-/// The rate-limit counters keyed by the email hash (auth/api.rs names them). IP-keyed
-/// counters hold no link to the person (a salted IP hash, gone within the hour).
+/// The rate-limit counters keyed by the email hash (auth/api.rs names them) or by the
+/// wallet id (engagement). Counters keyed by a salted IP, email or device hash under the IP
+/// salt (`refund-email#`, `events-device#`, `*-ip#`) cannot be found from the person and are
+/// gone within their window (an hour at most).
 #[derive(Debug)]
 struct RateLimitStore(Table);
 
 pub const EMAIL_RATE_LIMIT_PREFIXES: [&str; 2] = ["otp-resend#", "otp-email#"];
+pub const WALLET_RATE_LIMIT_PREFIXES: [&str; 4] = [
+    "marketing-wallet#",
+    "email-change-wallet#",
+    "email-verify-wallet#",
+    "privacy-choices-wallet#",
+];
+
+impl RateLimitStore {
+    fn keys(p: &Person) -> Vec<String> {
+        let by_email = EMAIL_RATE_LIMIT_PREFIXES
+            .iter()
+            .map(|prefix| format!("{prefix}{}", p.email_hash));
+        let by_wallet = WALLET_RATE_LIMIT_PREFIXES.iter().flat_map(|prefix| {
+            p.wallet_ids
+                .iter()
+                .map(move |wallet| format!("{prefix}{wallet}"))
+        });
+        by_email.chain(by_wallet).collect()
+    }
+}
 
 impl PersonalData for RateLimitStore {
     fn name(&self) -> &'static str {
@@ -392,8 +441,7 @@ impl PersonalData for RateLimitStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
-            for prefix in EMAIL_RATE_LIMIT_PREFIXES {
-                let key = format!("{prefix}{}", p.email_hash);
+            for key in Self::keys(p) {
                 if let Some(item) = self.0.get("pk", &key).await?
                     && get_n(&item, "expires_at").is_some_and(|at| at > p.now)
                 {
@@ -407,8 +455,7 @@ impl PersonalData for RateLimitStore {
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
             let mut deleted = 0;
-            for prefix in EMAIL_RATE_LIMIT_PREFIXES {
-                let key = format!("{prefix}{}", p.email_hash);
+            for key in Self::keys(p) {
                 deleted += usize::from(self.0.delete("pk", &key).await?);
             }
             Ok(deleted)
@@ -417,7 +464,8 @@ impl PersonalData for RateLimitStore {
 }
 
 /// A table with a `by-wallet` index (generations, moderation log): rows exported as they
-/// are, a page at a time; items whose `ttl` has passed count as gone.
+/// are, a page at a time; items whose `ttl` has passed count as gone. Walks every owner of
+/// the person: wallets and saved trials.
 #[derive(Debug)]
 struct ByWalletStore {
     name: &'static str,
@@ -433,7 +481,7 @@ impl PersonalData for ByWalletStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name).map_err(|e| e.to_string())?;
-            for wallet in &p.wallet_ids {
+            for wallet in &p.owners() {
                 let mut start = None;
                 loop {
                     let (items, next) = self.table.page_by_wallet(wallet, start).await?;
@@ -455,7 +503,7 @@ impl PersonalData for ByWalletStore {
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
             let mut deleted = 0;
-            for wallet in &p.wallet_ids {
+            for wallet in &p.owners() {
                 // A page of keys at a time: deleting behind the cursor is fine in DynamoDB.
                 let mut start = None;
                 loop {
@@ -479,7 +527,8 @@ impl PersonalData for ByWalletStore {
     }
 }
 
-/// Objects under a per-wallet prefix (selfies still held, generated files).
+/// Objects under a per-owner prefix (selfies still held, generated files), of wallets and
+/// saved trials alike.
 #[derive(Debug)]
 struct ObjectStore {
     name: &'static str,
@@ -494,7 +543,7 @@ impl PersonalData for ObjectStore {
 
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
-            for wallet in &p.wallet_ids {
+            for wallet in &p.owners() {
                 let prefix = (self.prefix)(wallet);
                 let mut token = None;
                 loop {
@@ -525,7 +574,7 @@ impl PersonalData for ObjectStore {
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
             let mut deleted = 0;
-            for wallet in &p.wallet_ids {
+            for wallet in &p.owners() {
                 deleted += self.bucket.delete_prefix(&(self.prefix)(wallet)).await?;
             }
             Ok(deleted)
@@ -561,5 +610,451 @@ impl PersonalData for ExportStore {
                 .await?;
             Ok(objects + usize::from(record))
         })
+    }
+}
+
+// ---- the stores of billing, trials and engagement ----------------------------------------
+
+/// The trials saved with `email` (the `by-email` index of `TrialsTable`), expired ones too:
+/// TTL deletes late, and an erasure must reach the items still there.
+pub async fn linked_trials(
+    rights: &super::Rights,
+    email: &crate::email::EmailAddress,
+) -> Result<Vec<super::LinkedTrial>, crate::store::StoreError> {
+    let table = Table {
+        client: rights.clients.dynamodb.clone(),
+        table: rights.config.trials_table.clone(),
+    };
+    let mut trials = Vec::new();
+    let mut start = None;
+    loop {
+        let (items, next) = table
+            .page_by(Some("by-email"), "email", email.as_str(), None, start)
+            .await
+            .map_err(|e| crate::store::StoreError::new("Query", &table.table, e))?;
+        trials.extend(items.iter().filter_map(|item| {
+            Some(super::LinkedTrial {
+                trial_id: crate::store::get_s(item, "trial_id")?.to_owned(),
+                device_id: crate::store::get_s(item, "device_id").map(str::to_owned),
+            })
+        }));
+        match next {
+            Some(next) => start = Some(next),
+            None => return Ok(trials),
+        }
+    }
+}
+
+/// A query: (index or none for the table's key, key attribute, value, filter expression).
+type Query<'a> = (Option<&'a str>, &'a str, &'a str, Option<&'a str>);
+
+/// Writes every row of a query into the open archive section; `keep` drops rows (expired,
+/// already written).
+async fn export_query(
+    table: &Table,
+    out: &mut ArchiveWriter,
+    (index, attribute, value, filter): Query<'_>,
+    mut keep: impl FnMut(&Item) -> bool,
+) -> StoreResult<()> {
+    let mut start = None;
+    loop {
+        let (items, next) = table
+            .page_by(index, attribute, value, filter, start)
+            .await?;
+        for item in items.iter().filter(|item| keep(item)) {
+            out.row(&item_json(item)).map_err(|e| e.to_string())?;
+        }
+        match next {
+            Some(next) => start = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Deletes every item a query finds, a page at a time (deleting behind the cursor is fine
+/// in DynamoDB); `key` names the table's hash key.
+async fn erase_query(
+    table: &Table,
+    key: &str,
+    (index, attribute, value, filter): Query<'_>,
+) -> StoreResult<usize> {
+    let mut deleted = 0;
+    let mut start = None;
+    loop {
+        let (items, next) = table
+            .page_by(index, attribute, value, filter, start)
+            .await?;
+        let keys = items
+            .iter()
+            .filter_map(|item| crate::store::get_s(item, key).map(str::to_owned))
+            .collect();
+        deleted += table.batch_delete(key, keys).await?;
+        match next {
+            Some(next) => start = Some(next),
+            None => return Ok(deleted),
+        }
+    }
+}
+
+fn live(now: crate::clock::UnixSeconds) -> impl Fn(&Item) -> bool {
+    move |item| get_n(item, "ttl").is_none_or(|ttl| ttl > now)
+}
+
+/// The credit ledger (keyed by wallet id, never the email). Exported in full; erasure KEEPS
+/// it: the entries are the tax-relevant transaction record, pseudonymous once the wallet
+/// (the only link from the id to the email) is gone.
+#[derive(Debug)]
+struct LedgerStore(Table);
+
+impl PersonalData for LedgerStore {
+    fn name(&self) -> &'static str {
+        "ledger"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            // Trials touch no wallet and write no entries: wallets only.
+            for wallet in &p.wallet_ids {
+                let query = (None, "wallet_id", wallet.as_str(), None);
+                export_query(&self.0, out, query, |_| true).await?;
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    fn erase<'a>(&'a self, _: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async { Ok(0) })
+    }
+}
+
+/// Polar orders (`ORDER#`, kept for tax: wallet id, amounts, no email) and processed
+/// webhook deliveries (`WEBHOOK#`, 30 days), both found by the `by-wallet` index.
+#[derive(Debug)]
+struct OrderStore(Table);
+
+impl PersonalData for OrderStore {
+    fn name(&self) -> &'static str {
+        "orders"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            for wallet in &p.wallet_ids {
+                let query = (Some("by-wallet"), "wallet_id", wallet.as_str(), None);
+                export_query(&self.0, out, query, live(p.now)).await?;
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    /// Orders stay (tax; they hold no email). A delivery record loses its wallet id and
+    /// stays until its TTL: deleting it would let a late Polar retry be processed again.
+    fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async move {
+            let mut unlinked = 0;
+            for wallet in &p.wallet_ids {
+                let mut start = None;
+                loop {
+                    let (items, next) = self.0.page_by_wallet(wallet, start).await?;
+                    for item in &items {
+                        let Some(pk) = crate::store::get_s(item, "pk") else {
+                            continue;
+                        };
+                        if !pk.starts_with("WEBHOOK#") {
+                            continue;
+                        }
+                        self.0
+                            .client
+                            .update_item()
+                            .table_name(&self.0.table)
+                            .key("pk", s(pk))
+                            .update_expression("REMOVE wallet_id")
+                            .send()
+                            .await
+                            .map_err(|e| crate::aws::failure("UpdateItem", e))?;
+                        unlinked += 1;
+                    }
+                    match next {
+                        Some(next) => start = Some(next),
+                        None => break,
+                    }
+                }
+            }
+            Ok(unlinked)
+        })
+    }
+}
+
+/// Analytics events: those recorded while the email was signed in (`by-email`) and the
+/// anonymous ones of every device seen with the email or with its trials (`by-device`).
+/// Events a device recorded while someone else was signed in are that person's, not these.
+#[derive(Debug)]
+struct AnalyticsStore(Table);
+
+/// Anonymous events only: a device's signed-in events are found by their email.
+const ANONYMOUS: Option<&str> = Some("attribute_not_exists(wallet_email)");
+
+fn device_of(item: &Item) -> Option<String> {
+    crate::store::get_s(item, "device_id").map(str::to_owned)
+}
+
+impl PersonalData for AnalyticsStore {
+    fn name(&self) -> &'static str {
+        "analytics_events"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            // A person has few devices: the set is all that grows with their events.
+            let mut devices: std::collections::BTreeSet<String> =
+                p.trial_devices().map(str::to_owned).collect();
+            let is_live = live(p.now);
+            let query = (Some("by-email"), "wallet_email", p.email.as_str(), None);
+            export_query(&self.0, out, query, |item| {
+                devices.extend(device_of(item));
+                is_live(item)
+            })
+            .await?;
+            for device in &devices {
+                let query = (Some("by-device"), "device_id", device.as_str(), ANONYMOUS);
+                export_query(&self.0, out, query, live(p.now)).await?;
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    /// A page of the email's events at a time: first the anonymous events of each device
+    /// seen for the first time, then the page itself. An interrupted run leaves the devices
+    /// still findable through the events not yet deleted.
+    fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            let mut devices = std::collections::BTreeSet::new();
+            for device in p.trial_devices() {
+                devices.insert(device.to_owned());
+                let query = (Some("by-device"), "device_id", device, ANONYMOUS);
+                deleted += erase_query(&self.0, "event_id", query).await?;
+            }
+            let mut start = None;
+            loop {
+                let (items, next) = self
+                    .0
+                    .page_by(
+                        Some("by-email"),
+                        "wallet_email",
+                        p.email.as_str(),
+                        None,
+                        start,
+                    )
+                    .await?;
+                for device in items.iter().filter_map(device_of) {
+                    if devices.insert(device.clone()) {
+                        let query = (Some("by-device"), "device_id", device.as_str(), ANONYMOUS);
+                        deleted += erase_query(&self.0, "event_id", query).await?;
+                    }
+                }
+                let keys = items
+                    .iter()
+                    .filter_map(|item| crate::store::get_s(item, "event_id").map(str::to_owned))
+                    .collect();
+                deleted += self.0.batch_delete("event_id", keys).await?;
+                match next {
+                    Some(next) => start = Some(next),
+                    None => return Ok(deleted),
+                }
+            }
+        })
+    }
+}
+
+/// Feedback: given while signed in (`by-wallet`) or with an email (`by-email`); an item
+/// found both ways is written and deleted once.
+#[derive(Debug)]
+struct FeedbackStore(Table);
+
+impl FeedbackStore {
+    fn queries(p: &Person) -> Vec<Query<'_>> {
+        let mut queries: Vec<_> = p
+            .wallet_ids
+            .iter()
+            .map(|wallet| (Some("by-wallet"), "wallet_id", wallet.as_str(), None))
+            .collect();
+        queries.push((Some("by-email"), "email", p.email.as_str(), None));
+        queries
+    }
+}
+
+impl PersonalData for FeedbackStore {
+    fn name(&self) -> &'static str {
+        "feedback"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            let mut written = std::collections::HashSet::new();
+            for query in Self::queries(p) {
+                export_query(&self.0, out, query, |item| {
+                    crate::store::get_s(item, "feedback_id")
+                        .is_some_and(|id| written.insert(id.to_owned()))
+                })
+                .await?;
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            // The first query's deletions are gone before the second query runs.
+            for query in Self::queries(p) {
+                deleted += erase_query(&self.0, "feedback_id", query).await?;
+            }
+            Ok(deleted)
+        })
+    }
+}
+
+/// Refund requests from the support form, found by the email.
+#[derive(Debug)]
+struct RefundRequestStore(Table);
+
+impl PersonalData for RefundRequestStore {
+    fn name(&self) -> &'static str {
+        "refund_requests"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            let query = (Some("by-email"), "email", p.email.as_str(), None);
+            export_query(&self.0, out, query, |_| true).await?;
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async move {
+            let query = (Some("by-email"), "email", p.email.as_str(), None);
+            erase_query(&self.0, "request_id", query).await
+        })
+    }
+}
+
+/// Free trials saved with the email: the `TRIAL#` records and the `DEVICE#` claim each was
+/// taken with. `IP#` claims are salted IP hashes gone within 24 hours, linkable to no one.
+#[derive(Debug)]
+struct TrialStore(Table);
+
+impl TrialStore {
+    fn device_claim(device: &str) -> String {
+        format!("DEVICE#{device}")
+    }
+}
+
+impl PersonalData for TrialStore {
+    fn name(&self) -> &'static str {
+        "trials"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            for trial in &p.trials {
+                let mut keys = vec![format!("TRIAL#{}", trial.trial_id)];
+                keys.extend(trial.device_id.as_deref().map(Self::device_claim));
+                for key in keys {
+                    if let Some(item) = self.0.get("pk", &key).await?
+                        && get_n(&item, "expires_at").is_some_and(|end| end > p.now)
+                        && crate::store::get_s(&item, "trial_id") == Some(&trial.trial_id)
+                    {
+                        out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            for trial in &p.trials {
+                // The device's claim, only while it is still this trial's (a later trial
+                // on the device is not this person's to erase).
+                if let Some(device) = &trial.device_id {
+                    let result = self
+                        .0
+                        .client
+                        .delete_item()
+                        .table_name(&self.0.table)
+                        .key("pk", s(Self::device_claim(device)))
+                        .condition_expression("trial_id = :t")
+                        .expression_attribute_values(":t", s(&trial.trial_id))
+                        .send()
+                        .await;
+                    match result {
+                        Ok(_) => deleted += 1,
+                        Err(e) if crate::store::is_condition_failed(&e) => {}
+                        Err(e) => return Err(crate::aws::failure("DeleteItem", e)),
+                    }
+                }
+                let record = format!("TRIAL#{}", trial.trial_id);
+                deleted += usize::from(self.0.delete("pk", &record).await?);
+            }
+            Ok(deleted)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::EmailAddress;
+
+    fn person() -> Person {
+        Person {
+            email: EmailAddress::parse("ann@example.com").unwrap(),
+            email_hash: "h".to_owned(),
+            wallet_ids: vec!["w1".to_owned()],
+            trials: vec![
+                super::super::LinkedTrial {
+                    trial_id: "t1".to_owned(),
+                    device_id: Some("d1".to_owned()),
+                },
+                super::super::LinkedTrial {
+                    trial_id: "t2".to_owned(),
+                    device_id: None,
+                },
+            ],
+            locale: Default::default(),
+            now: 0,
+        }
+    }
+
+    #[test]
+    fn the_person_owns_the_generations_of_wallets_and_saved_trials() {
+        let p = person();
+        assert_eq!(p.owners(), ["w1", "trial-t1", "trial-t2"]);
+        assert_eq!(p.trial_devices().collect::<Vec<_>>(), ["d1"]);
+    }
+
+    #[test]
+    fn rate_limit_counters_are_found_by_email_hash_and_wallet() {
+        assert_eq!(
+            RateLimitStore::keys(&person()),
+            [
+                "otp-resend#h",
+                "otp-email#h",
+                "marketing-wallet#w1",
+                "email-change-wallet#w1",
+                "email-verify-wallet#w1",
+                "privacy-choices-wallet#w1"
+            ]
+        );
     }
 }

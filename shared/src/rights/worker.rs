@@ -114,7 +114,7 @@ impl ArchiveWorker {
     async fn build(&self, record: &ExportRecord) -> Result<bool, RetryLater> {
         let now = self.clock.now();
         let hash = &record.requester.email_hash;
-        let person = resolve(&record.requester, &self.rights.wallets, now).await?;
+        let person = resolve(&record.requester, &self.rights, now).await?;
         let path = self.work_dir.join(format!("{}.zip", record.request_id));
         let result = self.write_and_upload(&person, record, &path).await;
         // The local copy goes whatever happened: /tmp outlives the invocation.
