@@ -42,6 +42,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 release="$target_dir/release"
 
 secret="bench-only-secret-0123456789abcdef0123456789"
+# Standard Webhooks form (whsec_ + base64 key), as Polar issues endpoint secrets.
+webhook_secret="whsec_$(printf %s "$secret" | base64 -w0)"
 measure() {
   "$release/local-stack" measure-cold-start --runs "$RUNS" "$@"
 }
@@ -53,7 +55,10 @@ for entry in "${FUNCTIONS[@]}"; do
   read -r bin function event <<<"$entry"
   echo "$bin $(zip_size "$bin") $(measure --bin "$release/$bin" --template template.yaml --function "$function" \
     --prefix bench- --endpoint "$AWS_ENDPOINT_URL" \
-    --param "SessionSecret=$secret" --param "IpHashSalt=$secret" --param "OtpHashKey=$secret" --param "UnsubscribeKey=$secret" \
+    --param "SessionSecret=$secret" --param "IpHashSalt=$secret" --param "OtpHashKey=$secret" \
+    --param "UnsubscribeKey=$secret" --param "TrialLinkSecret=$secret" \
+    --param "PolarAccessToken=$secret" --param "PolarWebhookSecret=$webhook_secret" --param PolarServer=local \
+    --param TurnstileProvider=local --param "TurnstileSecret=1x0000000000000000000000000000000AA" \
     --param ModerationProvider=local --param ImageProvider=local \
     --env OTP_RESEND_INTERVAL_SECONDS=0 --env OTP_CODES_PER_EMAIL_PER_HOUR=1000000 \
     --env OTP_STARTS_PER_IP_PER_HOUR=1000000 \

@@ -35,6 +35,16 @@ impl IpHasher {
     pub fn hash(&self, ip: &str) -> IpHash {
         IpHash(keyed_hash(&self.salt, "ip", ip.trim()))
     }
+
+    /// The hash of the caller's address as API Gateway saw it. Requests without one (API
+    /// Gateway always reports it) share one bucket rather than escaping the limits.
+    pub fn hash_request(&self, request: &lambda_http::Request) -> IpHash {
+        self.hash(
+            crate::web::source_ip(request)
+                .as_deref()
+                .unwrap_or("unknown"),
+        )
+    }
 }
 
 /// A salted IP hash: safe to store (briefly) and to log.

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 
 use crate::clock::{Clock, UnixSeconds};
+use tracing::{error, warn};
+
 use crate::store::{StoreError, get_n, is_condition_failed, n, s};
+use crate::web::ApiError;
 
 /// One limit: `limit` hits per `window` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +68,27 @@ impl RateLimiter {
         Ok(Err(Limited {
             retry_after: (expires_at - now).max(1),
         }))
+    }
+
+    /// [`hit`](Self::hit) for an API route: a 429 with `Retry-After` when over the limit,
+    /// logged by the limit's name (the key's prefix, never the hashed identity in it).
+    pub async fn enforce(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+        match self.hit(key, limit).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(limited)) => {
+                let purpose = key.split('#').next().unwrap_or_default();
+                warn!(
+                    limit = purpose,
+                    retry_after = limited.retry_after,
+                    "rate limited"
+                );
+                Err(ApiError::rate_limited(limited.retry_after))
+            }
+            Err(store_error) => {
+                error!(error = %store_error, "storage failure");
+                Err(ApiError::internal())
+            }
+        }
     }
 
     async fn increment_open_window(

@@ -16,14 +16,13 @@
 //! conditional transition, so each record moves (and is counted) once. What a run did is
 //! one structured log line and one CloudWatch Embedded Metric Format line ([`emf_line`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde_json::{Map, Value, json};
 use tracing::{error, info, warn};
 
@@ -34,6 +33,7 @@ use crate::expiring::{self, SweptTable};
 use crate::generations::{Generations, TransitionError};
 use crate::rights::Rights;
 use crate::rights::erasure::Erasures;
+use crate::rights::stores::Bucket;
 use crate::wallets::Wallets;
 
 /// The job runs hourly; anything due before the next run goes now, so nothing outlives its
@@ -232,8 +232,10 @@ impl RetentionJob {
             steps: vec![
                 Box::new(SelfieDeletion {
                     generations: generations.clone(),
-                    s3,
-                    bucket: config.selfie_bucket,
+                    selfies: Bucket {
+                        client: s3,
+                        bucket: config.selfie_bucket,
+                    },
                 }),
                 Box::new(AbandonedUploads { generations }),
                 Box::new(hashed_keys),
@@ -318,8 +320,7 @@ fn print_emf(report: &RunReport) {
 #[derive(Debug)]
 struct SelfieDeletion {
     generations: Generations,
-    s3: aws_sdk_s3::Client,
-    bucket: String,
+    selfies: Bucket,
 }
 
 impl RetentionStep for SelfieDeletion {
@@ -343,13 +344,15 @@ impl SelfieDeletion {
                 .await
                 .map_err(|e| e.to_string())?;
             if !due.is_empty() {
-                let failed = self
-                    .delete_objects(due.iter().map(|selfie| selfie.selfie_key.as_str()))
-                    .await?;
+                let keys: Vec<String> = due.iter().map(|s| s.selfie_key.clone()).collect();
+                let failed = self.selfies.delete_keys_reporting_failures(&keys).await?;
+                for code in failed.values() {
+                    warn!(code = %code, "S3 did not delete a selfie; retried next run");
+                }
                 // A key S3 could not delete stays held; the next run tries it again.
                 let (deleted, kept): (Vec<_>, Vec<_>) = due
                     .into_iter()
-                    .partition(|selfie| !failed.contains(&selfie.selfie_key));
+                    .partition(|selfie| !failed.contains_key(&selfie.selfie_key));
                 *counts.entry("SelfieDeleteErrors").or_default() += kept.len() as u64;
                 let blocked: Vec<_> = deleted.iter().filter(|s| s.blocked).cloned().collect();
                 let held: Vec<_> = deleted.into_iter().filter(|s| !s.blocked).collect();
@@ -372,43 +375,6 @@ impl SelfieDeletion {
             }
         }
         Ok(counts)
-    }
-
-    /// Deletes `keys` (at most 1,000) in one `DeleteObjects` call; returns the keys S3
-    /// reported errors for. A missing key is not an error: deletion is idempotent.
-    async fn delete_objects(
-        &self,
-        keys: impl Iterator<Item = &str>,
-    ) -> Result<HashSet<String>, String> {
-        let objects = keys
-            .map(|key| ObjectIdentifier::builder().key(key).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        let delete = Delete::builder()
-            .set_objects(Some(objects))
-            .quiet(true)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let output = self
-            .s3
-            .delete_objects()
-            .bucket(&self.bucket)
-            .delete(delete)
-            .send()
-            .await
-            .map_err(|e| crate::aws::failure("DeleteObjects", e))?;
-        let failed: HashSet<String> = output
-            .errors()
-            .iter()
-            .filter_map(|error| {
-                warn!(
-                    code = error.code().unwrap_or_default(),
-                    "S3 did not delete a selfie; retried next run"
-                );
-                error.key().map(str::to_owned)
-            })
-            .collect();
-        Ok(failed)
     }
 }
 

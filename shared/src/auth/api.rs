@@ -26,8 +26,6 @@ use crate::web::{self, ApiError, DEFAULT_BODY_LIMIT, SetCookie, json_body, reque
 
 const LOCALE_COOKIE: &str = "locale";
 const LOCALE_COOKIE_MAX_AGE: i64 = 365 * 24 * 3600;
-/// Source IPs API Gateway did not report share one bucket rather than escaping limits.
-const UNKNOWN_IP: &str = "unknown";
 
 /// The handler and everything it needs, built once per cold start.
 #[derive(Debug)]
@@ -294,26 +292,11 @@ impl OtpApi {
     }
 
     async fn limit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        match self.limiter.hit(key, limit).await.map_err(internal)? {
-            Ok(()) => Ok(()),
-            Err(limited) => {
-                let purpose = key.split('#').next().unwrap_or_default();
-                warn!(
-                    limit = purpose,
-                    retry_after = limited.retry_after,
-                    "rate limited"
-                );
-                Err(ApiError::rate_limited(limited.retry_after))
-            }
-        }
+        self.limiter.enforce(key, limit).await
     }
 
     fn ip_hash(&self, request: &Request) -> String {
-        let ip = web::source_ip(request);
-        self.ip_hasher
-            .hash(ip.as_deref().unwrap_or(UNKNOWN_IP))
-            .as_str()
-            .to_owned()
+        self.ip_hasher.hash_request(request).as_str().to_owned()
     }
 }
 

@@ -41,8 +41,6 @@ use crate::web::{self, ApiError, DEFAULT_BODY_LIMIT, json_body, request_cookie};
 
 /// Events are a name, a device id and a few short values: anything bigger is not one.
 pub const EVENT_BODY_LIMIT: usize = 4 * 1024;
-/// Source IPs API Gateway did not report share one bucket rather than escaping limits.
-const UNKNOWN_IP: &str = "unknown";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -391,26 +389,11 @@ impl EngagementApi {
     }
 
     async fn limit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        match self.limiter.hit(key, limit).await.map_err(internal)? {
-            Ok(()) => Ok(()),
-            Err(limited) => {
-                let purpose = key.split('#').next().unwrap_or_default();
-                warn!(
-                    limit = purpose,
-                    retry_after = limited.retry_after,
-                    "rate limited"
-                );
-                Err(ApiError::rate_limited(limited.retry_after))
-            }
-        }
+        self.limiter.enforce(key, limit).await
     }
 
     fn ip_hash(&self, request: &Request) -> String {
-        let ip = web::source_ip(request);
-        self.ip_hasher
-            .hash(ip.as_deref().unwrap_or(UNKNOWN_IP))
-            .as_str()
-            .to_owned()
+        self.ip_hasher.hash_request(request).as_str().to_owned()
     }
 }
 

@@ -337,18 +337,7 @@ impl Choices {
     }
 
     async fn limit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        match self.limiter.hit(key, limit).await.map_err(internal)? {
-            Ok(()) => Ok(()),
-            Err(limited) => {
-                let purpose = key.split('#').next().unwrap_or_default();
-                warn!(
-                    limit = purpose,
-                    retry_after = limited.retry_after,
-                    "rate limited"
-                );
-                Err(ApiError::rate_limited(limited.retry_after))
-            }
-        }
+        self.limiter.enforce(key, limit).await
     }
 }
 

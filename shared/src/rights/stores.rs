@@ -270,7 +270,21 @@ impl Bucket {
     }
 
     pub async fn delete_keys(&self, keys: &[String]) -> StoreResult<()> {
-        // An empty chunk list sends nothing (DeleteObjects refuses an empty list).
+        let failed = self.delete_keys_reporting_failures(keys).await?;
+        match failed.iter().next() {
+            None => Ok(()),
+            Some((_, code)) => Err(format!("DeleteObjects: {code}")),
+        }
+    }
+
+    /// Deletes `keys` in DeleteObjects requests of at most 1,000 and answers the keys S3
+    /// could not delete, with S3's error code (a missing key is no error: deletion is
+    /// idempotent). An empty list sends nothing (DeleteObjects refuses an empty list).
+    pub async fn delete_keys_reporting_failures(
+        &self,
+        keys: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, String>> {
+        let mut failed = std::collections::HashMap::new();
         for chunk in keys.chunks(1000) {
             let objects = chunk
                 .iter()
@@ -290,14 +304,14 @@ impl Bucket {
                 .send()
                 .await
                 .map_err(|e| crate::aws::failure("DeleteObjects", e))?;
-            if let Some(error) = output.errors.unwrap_or_default().first() {
-                return Err(format!(
-                    "DeleteObjects: {}",
-                    error.code().unwrap_or("an object was not deleted")
-                ));
+            for error in output.errors() {
+                if let Some(key) = error.key() {
+                    let code = error.code().unwrap_or("an object was not deleted");
+                    failed.insert(key.to_owned(), code.to_owned());
+                }
             }
         }
-        Ok(())
+        Ok(failed)
     }
 }
 
