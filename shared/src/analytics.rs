@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::UnixSeconds;
 use crate::email::EmailAddress;
-use crate::store::{Item, StoreError, get_n, get_s, n, require, s};
+use crate::store::{Item, StoreError, get_n, get_s, n, query_all, require, s};
 
 const DAY: i64 = 24 * 3600;
 /// What the policy promises.
@@ -310,33 +310,23 @@ impl AnalyticsEvents {
         value: &str,
         now: UnixSeconds,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#key = :value")
+            // TTL deletes late: an expired event is gone as far as anyone can see.
+            .filter_expression("#ttl > :now")
+            .expression_attribute_names("#key", attribute)
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":value", s(value))
+            .expression_attribute_values(":now", n(now));
         let mut events = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#key = :value")
-                // TTL deletes late: an expired event is gone as far as anyone can see.
-                .filter_expression("#ttl > :now")
-                .expression_attribute_names("#key", attribute)
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":value", s(value))
-                .expression_attribute_values(":now", n(now))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| StoreError::from_sdk("Query", &self.table, &error))?;
-            for item in output.items() {
-                events.push(self.stored(item)?);
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(events);
-            }
+        for item in &query_all(query, &self.table).await? {
+            events.push(self.stored(item)?);
         }
+        Ok(events)
     }
 
     fn stored(&self, item: &Item) -> Result<StoredEvent, StoreError> {

@@ -78,6 +78,28 @@ pub fn require<T>(value: Option<T>, table: &str, attribute: &str) -> Result<T, S
     })
 }
 
+/// Every item `query` matches, page after page (DynamoDB answers at most 1 MB per call).
+pub async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    table: &str,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|error| StoreError::from_sdk("Query", table, &error))?;
+        items.extend(output.items.unwrap_or_default());
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

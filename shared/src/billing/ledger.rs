@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use crate::clock::Clock;
-use crate::store::{Item, StoreError, get_n, get_s, n, s};
+use crate::store::{Item, StoreError, get_n, get_s, n, query_all, s};
 
 /// Why credits moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,37 +153,27 @@ impl Ledger {
 
     /// Every entry of the wallet, oldest first (entries of the same second in no set order).
     pub async fn entries(&self, wallet_id: &str) -> Result<Vec<StoredEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("wallet_id = :wallet")
+            .expression_attribute_values(":wallet", s(wallet_id))
+            .consistent_read(true);
         let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("wallet_id = :wallet")
-                .expression_attribute_values(":wallet", s(wallet_id))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| StoreError::from_sdk("Query", &self.table, &error))?;
-            for item in output.items() {
-                entries.push(StoredEntry {
-                    at: get_n(item, "at").unwrap_or_default(),
-                    kind: get_s(item, "kind").unwrap_or_default().to_owned(),
-                    credits: get_n(item, "credits").unwrap_or_default(),
-                    order_id: get_s(item, "order_id").map(str::to_owned),
-                    generation_id: get_s(item, "generation_id").map(str::to_owned),
-                    amount: get_n(item, "amount"),
-                    currency: get_s(item, "currency").map(str::to_owned),
-                    shortfall: get_n(item, "shortfall").unwrap_or_default(),
-                });
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(entries);
-            }
+        for item in &query_all(query, &self.table).await? {
+            entries.push(StoredEntry {
+                at: get_n(item, "at").unwrap_or_default(),
+                kind: get_s(item, "kind").unwrap_or_default().to_owned(),
+                credits: get_n(item, "credits").unwrap_or_default(),
+                order_id: get_s(item, "order_id").map(str::to_owned),
+                generation_id: get_s(item, "generation_id").map(str::to_owned),
+                amount: get_n(item, "amount"),
+                currency: get_s(item, "currency").map(str::to_owned),
+                shortfall: get_n(item, "shortfall").unwrap_or_default(),
+            });
         }
+        Ok(entries)
     }
 
     /// The balance the ledger says the wallet has.

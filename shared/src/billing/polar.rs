@@ -39,20 +39,9 @@ pub struct PolarClient {
 
 impl PolarClient {
     pub fn new(base_url: &str, token: SecretString) -> Result<Self, String> {
-        // Mozilla's roots compiled in, as for OpenAI (see providers/openai): no system store
-        // parsing at cold start.
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| reqwest::Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| error.to_string())?;
-        let http = reqwest::Client::builder()
-            .tls_certs_only(roots)
+        let http = crate::providers::https_client_builder()?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(8))
-            // A redirect could carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("anumi-backend/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| error.to_string())?;
         Ok(Self {

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::clock::UnixSeconds;
 use crate::providers::{Decision, ModerationVerdict};
-use crate::store::{Item, StoreError, get_n, get_s, is_condition_failed, n, require, s};
+use crate::store::{Item, StoreError, get_n, get_s, is_condition_failed, n, query_all, require, s};
 
 pub const RETENTION_DAYS: i64 = 90;
 /// How late DynamoDB's TTL deletion may run (AWS: typically within a few days; we allow 2).
@@ -136,31 +136,21 @@ impl ModerationLog {
         wallet_id: &str,
         now: UnixSeconds,
     ) -> Result<Vec<LogEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-wallet")
+            .key_condition_expression("wallet_id = :wallet")
+            .filter_expression("#ttl > :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":wallet", s(wallet_id))
+            .expression_attribute_values(":now", n(now));
         let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by-wallet")
-                .key_condition_expression("wallet_id = :wallet")
-                .filter_expression("#ttl > :now")
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":wallet", s(wallet_id))
-                .expression_attribute_values(":now", n(now))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
-            for item in output.items() {
-                entries.push(self.read_item(item)?);
-            }
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(entries),
-            }
+        for item in &query_all(query, &self.table).await? {
+            entries.push(self.read_item(item)?);
         }
+        Ok(entries)
     }
 
     fn read_item(&self, item: &Item) -> Result<LogEntry, StoreError> {

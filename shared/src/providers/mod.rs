@@ -80,6 +80,22 @@ impl ImageType {
     }
 }
 
+/// The HTTP client builder of every outside API (OpenAI, Polar, Cloudflare): it trusts only
+/// Mozilla's roots compiled into the binary (`webpki-root-certs`), since loading the system
+/// store costs milliseconds of every cold start, and never follows a redirect, which could
+/// carry a key or secret elsewhere.
+pub fn https_client_builder() -> Result<reqwest::ClientBuilder, String> {
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| reqwest::Certificate::from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| error.to_string())?;
+    Ok(reqwest::Client::builder()
+        .tls_certs_only(roots)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("anumi-backend/", env!("CARGO_PKG_VERSION"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

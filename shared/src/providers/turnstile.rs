@@ -161,16 +161,15 @@ pub struct TurnstileClient {
 
 impl TurnstileClient {
     pub fn new(config: TurnstileConfig) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: "TURNSTILE_BASE_URL",
+            reason,
+        };
+        let http = super::https_client_builder()
+            .map_err(invalid)?
             .timeout(config.timeout)
-            // The secret is in the body; never follow a redirect with it.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("anumi-backend/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::Invalid {
-                name: "TURNSTILE_BASE_URL",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| invalid(e.to_string()))?;
         Ok(Self { http, config })
     }
 

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 use super::char_len;
 use crate::clock::UnixSeconds;
 use crate::email::EmailAddress;
-use crate::store::{StoreError, get_n, get_s, n, require, s};
+use crate::store::{StoreError, get_n, get_s, n, query_all, require, s};
 
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 pub const MAX_PAGE_LEN: usize = 200;
@@ -131,39 +131,29 @@ impl FeedbackStore {
         attribute: &str,
         value: &str,
     ) -> Result<Vec<Feedback>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#key = :value")
+            .expression_attribute_names("#key", attribute)
+            .expression_attribute_values(":value", s(value));
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#key = :value")
-                .expression_attribute_names("#key", attribute)
-                .expression_attribute_values(":value", s(value))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| StoreError::from_sdk("Query", &self.table, &error))?;
-            for item in output.items() {
-                let text = |name: &'static str| {
-                    require(get_s(item, name).map(str::to_owned), &self.table, name)
-                };
-                found.push(Feedback {
-                    feedback_id: text("feedback_id")?,
-                    message: text("message")?,
-                    page: get_s(item, "page").map(str::to_owned),
-                    wallet_id: get_s(item, "wallet_id").map(str::to_owned),
-                    email: get_s(item, "email").and_then(|e| EmailAddress::parse(e).ok()),
-                    created_at: require(get_n(item, "created_at"), &self.table, "created_at")?,
-                });
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(found);
-            }
+        for item in &query_all(query, &self.table).await? {
+            let text = |name: &'static str| {
+                require(get_s(item, name).map(str::to_owned), &self.table, name)
+            };
+            found.push(Feedback {
+                feedback_id: text("feedback_id")?,
+                message: text("message")?,
+                page: get_s(item, "page").map(str::to_owned),
+                wallet_id: get_s(item, "wallet_id").map(str::to_owned),
+                email: get_s(item, "email").and_then(|e| EmailAddress::parse(e).ok()),
+                created_at: require(get_n(item, "created_at"), &self.table, "created_at")?,
+            });
         }
+        Ok(found)
     }
 }
 

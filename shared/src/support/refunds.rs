@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::char_len;
 use crate::clock::UnixSeconds;
 use crate::email::EmailAddress;
-use crate::store::{StoreError, get_n, get_s, is_condition_failed, n, require, s};
+use crate::store::{StoreError, get_n, get_s, is_condition_failed, n, query_all, require, s};
 
 pub const MAX_REASON_CHARS: usize = 2000;
 pub const MAX_ORDER_ID_LEN: usize = 64;
@@ -166,37 +166,27 @@ impl RefundRequests {
         &self,
         email: &EmailAddress,
     ) -> Result<Vec<StoredRefundRequest>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by-email")
+            .key_condition_expression("email = :email")
+            .expression_attribute_values(":email", s(email.as_str()));
         let mut requests = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by-email")
-                .key_condition_expression("email = :email")
-                .expression_attribute_values(":email", s(email.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|error| StoreError::from_sdk("Query", &self.table, &error))?;
-            for item in output.items() {
-                let text = |name: &'static str| {
-                    require(get_s(item, name).map(str::to_owned), &self.table, name)
-                };
-                requests.push(StoredRefundRequest {
-                    request_id: text("request_id")?,
-                    order_id: get_s(item, "order_id").map(str::to_owned),
-                    reason: text("reason")?,
-                    status: text("status")?,
-                    created_at: require(get_n(item, "created_at"), &self.table, "created_at")?,
-                });
-            }
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(requests);
-            }
+        for item in &query_all(query, &self.table).await? {
+            let text = |name: &'static str| {
+                require(get_s(item, name).map(str::to_owned), &self.table, name)
+            };
+            requests.push(StoredRefundRequest {
+                request_id: text("request_id")?,
+                order_id: get_s(item, "order_id").map(str::to_owned),
+                reason: text("reason")?,
+                status: text("status")?,
+                created_at: require(get_n(item, "created_at"), &self.table, "created_at")?,
+            });
         }
+        Ok(requests)
     }
 }
 

@@ -89,17 +89,9 @@ impl OpenAiClient {
     /// x86_64). OpenAI sits behind a CDN that changes certificate authorities, so the roots
     /// cannot be narrowed to one CA as they are for AWS; the Mozilla list moves with the crate.
     pub fn new(config: OpenAiConfig) -> Result<Self, ClientBuildError> {
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| reqwest::Certificate::from_der(der))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| ClientBuildError(error.to_string()))?;
-        let http = reqwest::Client::builder()
-            .tls_certs_only(roots)
+        let http = crate::providers::https_client_builder()
+            .map_err(ClientBuildError)?
             .connect_timeout(config.connect_timeout)
-            // OpenAI does not redirect; following one could carry the key elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("anumi-backend/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| ClientBuildError(error.to_string()))?;
         Ok(Self {
