@@ -8,6 +8,7 @@ use tracing::error;
 
 use super::session::{SESSION_COOKIE, SessionKeys};
 use crate::clock::Clock;
+use crate::email::EmailAddress;
 use crate::wallets::{Wallet, Wallets};
 use crate::web::{ApiError, request_cookie};
 
@@ -29,6 +30,25 @@ impl SignedIn {
 
     pub fn keys(&self) -> &SessionKeys {
         &self.keys
+    }
+
+    /// The caller's wallet if its email is one of `admins` (admins sign in with codes like
+    /// everyone); 401 without a session, 403 for anyone else.
+    pub async fn admin(
+        &self,
+        request: &Request,
+        admins: &[EmailAddress],
+    ) -> Result<Wallet, ApiError> {
+        let wallet = self.wallet(request).await?;
+        if admins.contains(&wallet.email) {
+            Ok(wallet)
+        } else {
+            Err(ApiError::new(
+                http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "Admins only.",
+            ))
+        }
     }
 
     /// The caller's wallet; 401 without a valid, unexpired session for an existing wallet

@@ -169,16 +169,10 @@ impl ReviewApi {
     }
 
     async fn admin(&self, request: &Request) -> Result<(), ApiError> {
-        let wallet = self.signed_in.wallet(request).await?;
-        if self.admins.contains(&wallet.email) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Admins only.",
-            ))
-        }
+        self.signed_in
+            .admin(request, &self.admins)
+            .await
+            .map(|_| ())
     }
 
     async fn list(&self, request: &Request) -> ApiResult {

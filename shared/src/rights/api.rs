@@ -168,14 +168,7 @@ impl RightsApi {
     }
 
     async fn requester_for_email(&self, request: &Request) -> Result<Requester, ApiError> {
-        let wallet = self.signed_in.wallet(request).await?;
-        if !self.admins.contains(&wallet.email) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Admins only.",
-            ));
-        }
+        self.signed_in.admin(request, &self.admins).await?;
         let body: ForEmail = web::json_body(request, DEFAULT_BODY_LIMIT)?;
         let email = EmailAddress::parse(&body.email)
             .map_err(|_| ApiError::bad_request("invalid_email", "That is not an email address."))?;
