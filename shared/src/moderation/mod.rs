@@ -4,9 +4,10 @@
 //! credits go back.
 //!
 //! Each step can run again without repeating its effect (SQS delivers at least once, S3 may
-//! notify twice): the log entry is written once and reused, the job message is sent before
-//! the status moves (a duplicate job is harmless, a lost one is not), and the status and
-//! credit changes are conditional.
+//! notify twice): the log entry is written once and reused, the status moves to queued
+//! before the job is sent and a redelivery of a queued order sends the job again (a
+//! duplicate job is harmless, a lost one is not), and the status and credit changes are
+//! conditional.
 
 mod config;
 pub mod log;
@@ -273,6 +274,17 @@ impl ModerationWorker {
             generation_id: generation.id.clone(),
         })
         .map_err(|e| RetryLater(e.to_string()))?;
+        // The status moves first: a job that reached generate before the move would find
+        // the order still awaiting its upload and be dropped. If the send then fails, the
+        // redelivered S3 event finds the order queued and sends the job again.
+        match self
+            .generations
+            .mark_queued(&generation.id, self.clock.now())
+            .await
+        {
+            Ok(()) | Err(TransitionError::NotAllowed) => {}
+            Err(other) => return Err(RetryLater(other.to_string())),
+        }
         self.sqs
             .send_message()
             .queue_url(&self.config.generation_queue_url)
@@ -280,14 +292,7 @@ impl ModerationWorker {
             .send()
             .await
             .map_err(|e| RetryLater(crate::aws::failure("SendMessage", e)))?;
-        match self
-            .generations
-            .mark_queued(&generation.id, self.clock.now())
-            .await
-        {
-            Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
-            Err(other) => Err(RetryLater(other.to_string())),
-        }
+        Ok(())
     }
 
     async fn block(&self, generation: &Generation) -> Result<(), RetryLater> {
