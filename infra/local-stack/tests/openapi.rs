@@ -73,5 +73,8 @@ fn paths_are_relative_to_the_api_server() {
         .into_iter()
         .filter(|route| route.contains(" /api/"))
         .collect();
-    assert!(prefixed.is_empty(), "paths with the /api prefix: {prefixed:?}");
+    assert!(
+        prefixed.is_empty(),
+        "paths with the /api prefix: {prefixed:?}"
+    );
 }
