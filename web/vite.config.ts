@@ -27,7 +27,7 @@ export default defineConfig({
     cssCodeSplit: false,
   },
   test: {
-    environment: 'jsdom',
+    environment: 'node',
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
   },
 });
