@@ -3,7 +3,7 @@
 import createClient from 'openapi-fetch';
 import type { paths } from './schema';
 import { ApiFailure, failureFrom } from './errors';
-import type { Catalog, Generation, Privacy, ReviewItem, TrialOrder, UploadOrder, Wallet } from './types';
+import type { Catalog, EventName, Generation, Locale, Privacy, ReviewItem, TrialOrder, UploadOrder, Wallet } from './types';
 
 const client = createClient<paths>({ baseUrl: '/api' });
 
@@ -52,12 +52,12 @@ export function getCatalog(): Promise<LoadedCatalog> {
 
 // --- sign-in and session ------------------------------------------------------------------
 
-export const startSignIn = (email: string, locale: string) =>
+export const startSignIn = (email: string, locale: Locale) =>
   call(client.POST('/auth/otp/start', { body: { email, locale } }));
 export const verifyCode = (email: string, code: string) =>
   call(client.POST('/auth/otp/verify', { body: { email, code } })).then((answer) => answer.wallet);
 export const signOut = () => call(client.POST('/auth/logout'));
-export const setLocale = (locale: string) => call(client.POST('/locale', { body: { locale } }));
+export const setLocale = (locale: Locale) => call(client.POST('/locale', { body: { locale } }));
 
 /** The signed-in wallet, or null when nobody is signed in. */
 export async function getMe(): Promise<Wallet | null> {
@@ -109,7 +109,7 @@ export const unsubscribe = (token: string) =>
   );
 
 /** Analytics: fire and forget; a lost event never disturbs the person. */
-export function recordEvent(name: string, deviceId: string, context?: Record<string, string>): void {
+export function recordEvent(name: EventName, deviceId: string, context?: Record<string, string>): void {
   client.POST('/events', { body: { name, device_id: deviceId, ...(context ? { context } : {}) }, keepalive: true }).catch(() => {});
 }
 

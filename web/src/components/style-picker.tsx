@@ -1,7 +1,8 @@
 import { useId } from 'preact/hooks';
+import type { Style } from '../api/types';
 import { useApp } from '../state';
 
-export function StylePicker({ styles, value, onChange }: { styles: string[]; value: string; onChange: (style: string) => void }) {
+export function StylePicker({ styles, value, onChange }: { styles: Style[]; value: Style; onChange: (style: Style) => void }) {
   const { t } = useApp();
   const name = useId();
   return (

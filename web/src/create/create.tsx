@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'preact/hooks';
 import { createUpload, getCatalog, type LoadedCatalog } from '../api/client';
 import { asFailure, type ApiFailure } from '../api/errors';
 import { putFile } from '../api/upload';
+import type { ImageType, Product, Style } from '../api/types';
 import { FileField, UploadProgress } from '../components/file-field';
 import { Page } from '../components/page';
 import { StylePicker } from '../components/style-picker';
@@ -30,7 +31,7 @@ type Phase = { name: 'editing' } | { name: 'uploading'; fraction: number } | { n
 function Order({ catalog, credits }: { catalog: LoadedCatalog; credits: number }) {
   const { t, refreshMe } = useApp();
   const quoteId = useId();
-  const [style, setStyle] = useState(catalog.styles[0] ?? 'anime');
+  const [style, setStyle] = useState<Style>(catalog.styles[0] ?? 'anime');
   const [stickers, setStickers] = useState(false);
   const [bubble, setBubble] = useState(false);
   const [quote, setQuote] = useState('');
@@ -47,7 +48,7 @@ function Order({ catalog, credits }: { catalog: LoadedCatalog; credits: number }
   const cost = catalog.costs.avatar + (stickers ? catalog.costs.stickers : 0) + (bubble ? catalog.costs.speech_bubble : 0);
   const chars = [...quote].length;
 
-  const chooseStyle = (next: string) => {
+  const chooseStyle = (next: Style) => {
     setStyle(next);
     track('style_selected', { style: next, page: '/create' });
   };
@@ -56,11 +57,11 @@ function Order({ catalog, credits }: { catalog: LoadedCatalog; credits: number }
     event.preventDefault();
     if (!file) return;
     setFailure(null);
-    const products = [...(stickers ? ['stickers'] : []), ...(bubble ? ['speech_bubble'] : [])];
+    const products: Product[] = [...(stickers ? (['stickers'] as const) : []), ...(bubble ? (['speech_bubble'] as const) : [])];
     setPhase({ name: 'uploading', fraction: 0 });
     try {
       const order = await createUpload({
-        content_type: file.type,
+        content_type: file.type as ImageType, // checked by FileField
         content_length: file.size,
         style,
         products,

@@ -301,6 +301,10 @@ export const en = {
   },
   errors: {
     already_reviewed: 'This photo was already reviewed.',
+    billing_unavailable: 'Payments are unavailable right now. Try again in a moment.',
+    invalid_signature: 'Something went wrong. Try again.',
+    malformed_event: 'Something went wrong. Try again.',
+    order_not_credited: 'That order has not been credited yet.',
     body_too_large: 'That is too long.',
     checkout_unavailable: 'Checkout is not available right now.',
     email_changed: 'Your email changed meanwhile. Start again.',

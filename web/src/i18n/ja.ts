@@ -300,6 +300,10 @@ export const ja: Messages = {
   },
   errors: {
     already_reviewed: 'この写真はすでに審査済みです。',
+    billing_unavailable: '現在お支払いを利用できません。しばらくしてからお試しください。',
+    invalid_signature: '問題が起きました。もう一度お試しください。',
+    malformed_event: '問題が起きました。もう一度お試しください。',
+    order_not_credited: 'その注文はまだ反映されていません。',
     body_too_large: '長すぎます。',
     checkout_unavailable: '現在お支払いを利用できません。',
     email_changed: 'その間にメールアドレスが変わりました。最初からやり直してください。',

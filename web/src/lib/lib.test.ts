@@ -157,7 +157,7 @@ describe('polling backoff', () => {
 });
 
 describe('generations', () => {
-  const base = { style: 'anime', products: ['avatar'], cost: 1, charge: 'charged' as const, created_at: '', downloads: {} };
+  const base = { style: 'anime' as const, products: ['avatar' as const], cost: 1, charge: 'charged' as const, created_at: '', downloads: {} };
   it('are all final when none is moving', () => {
     expect(allFinal([{ ...base, id: 'a', status: 'ready' }, { ...base, id: 'b', status: 'failed' }])).toBe(true);
     expect(allFinal([{ ...base, id: 'a', status: 'ready' }, { ...base, id: 'b', status: 'queued' }])).toBe(false);

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { getCatalog, startTrial, type LoadedCatalog } from '../api/client';
 import { asFailure, type ApiFailure } from '../api/errors';
 import { putFile } from '../api/upload';
+import type { ImageType, Style } from '../api/types';
 import { FileField, UploadProgress } from '../components/file-field';
 import { Page } from '../components/page';
 import { StylePicker } from '../components/style-picker';
@@ -30,7 +31,7 @@ type Started = { link: string; path: string; emailed: boolean };
 
 function TrialForm({ catalog }: { catalog: LoadedCatalog }) {
   const { t } = useApp();
-  const [style, setStyle] = useState(catalog.styles[0] ?? 'anime');
+  const [style, setStyle] = useState<Style>(catalog.styles[0] ?? 'anime');
   const [email, setEmail] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [token, setToken] = useState<string | null>(null);
@@ -49,7 +50,7 @@ function TrialForm({ catalog }: { catalog: LoadedCatalog }) {
         turnstile_token: token,
         device_id: deviceId(),
         style,
-        content_type: file.type,
+        content_type: file.type as ImageType, // checked by FileField
         content_length: file.size,
         ...(email.trim() ? { email: email.trim() } : {}),
       });
