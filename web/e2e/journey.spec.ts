@@ -15,7 +15,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
 
   await test.step('opens the landing page and sees the styles and prices', async () => {
     await page.goto('/');
-    await expect(page.getByRole('heading', { level: 1, name: 'Your selfie, drawn as an anime avatar' })).toBeFocused();
+    await expect(page.getByRole('heading', { level: 1, name: 'Your selfie, drawn as an anime avatar' })).toBeVisible();
     await expect(page.getByRole('heading', { name: 'Three styles' })).toBeVisible();
     await page.getByRole('heading', { name: 'Pricing' }).scrollIntoViewIfNeeded();
     await look('landing');

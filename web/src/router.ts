@@ -54,6 +54,10 @@ export function matchRoute(pathname: string): Route {
 
 const CHANGE = 'anumi:navigate';
 
+/** Whether the person has moved within the app (the first page keeps the browser's focus). */
+let moved = false;
+export const hasNavigated = () => moved;
+
 export function navigate(to: string, { replace = false } = {}): void {
   if (replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);
@@ -95,6 +99,7 @@ export function useLocation(): Location {
   const [where, setWhere] = useState(current);
   useEffect(() => {
     const update = () => {
+      moved = true;
       setWhere(current());
       window.scrollTo(0, 0);
     };

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { hasNavigated } from '../router';
 import { useApp } from '../state';
 
 /** A page: its title in the tab and a heading that takes focus on arrival, so a screen reader
@@ -11,7 +12,7 @@ export function Page({ title, children, wide }: { title: string; children: Compo
     document.title = `${title} · ${t.app.name}`;
   }, [title, t]);
   useEffect(() => {
-    heading.current?.focus({ preventScroll: true });
+    if (hasNavigated()) heading.current?.focus({ preventScroll: true });
   }, []);
   return (
     <div class={wide ? 'page page-wide' : 'page'}>
