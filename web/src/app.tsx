@@ -7,7 +7,7 @@ import { MESSAGES } from './i18n';
 import { chooseLocale, type Locale } from './lib/locale';
 import { Landing } from './landing/landing';
 import { interceptLinks, navigate, useLocation, type RouteName } from './router';
-import { AppContext, type AppState } from './state';
+import { AppContext, useApp, type AppState } from './state';
 import { Loading } from './components/status';
 
 type PageModule = { default: ComponentType<{ params: Record<string, string>; query: URLSearchParams }> };
@@ -49,12 +49,14 @@ function LazyPage({ name, params, query }: { name: Exclude<RouteName, 'landing'>
   return <Page params={params} query={query} />;
 }
 
+/** A page's code could not be fetched (offline, or a new deployment replaced it). */
 function PageLoadFailed() {
+  const { t } = useApp();
   return (
     <div class="note note-error" role="alert">
-      <p>{MESSAGES[chooseLocale(document.cookie, navigator.languages)].app.pageError}</p>
+      <p>{t.app.pageError}</p>
       <button type="button" onClick={() => location.reload()}>
-        {MESSAGES[chooseLocale(document.cookie, navigator.languages)].app.retry}
+        {t.app.retry}
       </button>
     </div>
   );
