@@ -10,9 +10,7 @@ use image::RgbaImage;
 
 use super::compose::paint_over;
 
-/// The longest quote, in characters. At the smallest font size this still fits the
-/// bubble in four lines, whatever the characters (a test checks the worst cases).
-pub const MAX_QUOTE_CHARS: usize = 80;
+pub use quote_rules::{MAX_QUOTE_CHARS, QuoteError};
 
 pub(super) static FONT_BYTES: &[u8] =
     include_bytes!("../../../assets/fonts/BIZUDPGothic-Bold-subset.ttf");
@@ -29,47 +27,10 @@ static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Quote(String);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum QuoteError {
-    #[error("the quote is empty")]
-    Empty,
-    #[error("the quote is longer than {MAX_QUOTE_CHARS} characters")]
-    TooLong,
-    #[error("the quote contains control or invisible characters (such as line breaks)")]
-    InvalidCharacters,
-    #[error("the quote contains characters the sticker font cannot draw (such as emoji)")]
-    UnsupportedCharacters,
-}
-
-impl QuoteError {
-    /// The stable error code clients branch on.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Empty => "quote_empty",
-            Self::TooLong => "quote_too_long",
-            Self::InvalidCharacters => "quote_invalid_characters",
-            Self::UnsupportedCharacters => "quote_unsupported_characters",
-        }
-    }
-}
-
 impl Quote {
+    /// The rules of `quote_rules`, the same code the web app runs as WebAssembly.
     pub fn parse(text: &str) -> Result<Self, QuoteError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(QuoteError::Empty);
-        }
-        if text.chars().count() > MAX_QUOTE_CHARS {
-            return Err(QuoteError::TooLong);
-        }
-        if text.chars().any(is_control_or_invisible) {
-            return Err(QuoteError::InvalidCharacters);
-        }
-        // The generated table, not the font: validating must not load 2 MB of glyphs.
-        if text.chars().any(|c| !super::charset::can_draw(c)) {
-            return Err(QuoteError::UnsupportedCharacters);
-        }
-        Ok(Self(text.to_owned()))
+        quote_rules::check(text).map(|text| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -81,19 +42,6 @@ impl fmt::Debug for Quote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Quote(<{} characters>)", self.0.chars().count())
     }
-}
-
-/// Control characters (line breaks, tabs, ...) and the invisible formatting characters
-/// that can disguise text: zero-width spaces and joiners, bidirectional overrides, the
-/// byte-order mark, line and paragraph separators.
-fn is_control_or_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}')
 }
 
 const TEXT_COLOUR: [u8; 3] = [24, 24, 24];
@@ -523,56 +471,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn quotes_are_trimmed_and_limited_to_80_characters() {
-        assert_eq!(Quote::parse("  Hi!\u{3000}").unwrap().as_str(), "Hi!");
-        assert!(Quote::parse(&"あ".repeat(80)).is_ok());
-        assert_eq!(Quote::parse(&"あ".repeat(81)), Err(QuoteError::TooLong));
-        assert_eq!(Quote::parse(&"a".repeat(81)), Err(QuoteError::TooLong));
-        assert_eq!(Quote::parse(""), Err(QuoteError::Empty));
-        assert_eq!(Quote::parse(" \t\n "), Err(QuoteError::Empty));
-        assert_eq!(QuoteError::TooLong.code(), "quote_too_long");
-        assert_eq!(QuoteError::Empty.code(), "quote_empty");
-    }
-
-    #[test]
-    fn quotes_refuse_control_and_invisible_characters() {
-        for bad in [
-            "two\nlines",
-            "tab\there",
-            "bell\u{7}",
-            "zero\u{200B}width",
-            "rtl\u{202E}olleh",
-            "bom\u{FEFF}",
-        ] {
-            assert_eq!(
-                Quote::parse(bad),
-                Err(QuoteError::InvalidCharacters),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            QuoteError::InvalidCharacters.code(),
-            "quote_invalid_characters"
-        );
-    }
-
-    #[test]
-    fn quotes_refuse_characters_the_font_cannot_draw() {
-        // Emoji, a JIS X 0213 kanji, a snowman: none is in the subset.
-        for bad in ["nice 😀", "𩸽", "snow ☃"] {
-            assert_eq!(
-                Quote::parse(bad),
-                Err(QuoteError::UnsupportedCharacters),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            QuoteError::UnsupportedCharacters.code(),
-            "quote_unsupported_characters"
-        );
-        assert!(Quote::parse("Ça va? «Très» bien — ありがとう。漢字・カタカナ ΩЖ").is_ok());
-    }
+    // The rules themselves (trimming, length, characters) are tested with their shared
+    // cases in crates/quote-rules.
 
     #[test]
     fn debug_hides_the_text() {

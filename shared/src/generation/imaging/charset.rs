@@ -1,26 +1,11 @@
-//! Which characters the speech-bubble font can draw, without loading the font: a table
-//! generated from it (`cargo run -p shared --example make_charset_table`). Validating a
-//! quote (upload-presign) then needs 33 KB of ranges instead of the 2 MB font.
+//! Which characters the speech-bubble font can draw, without loading the font: the table
+//! lives in `quote_rules` (shared with the web app), generated from the font by
+//! `cargo run -p shared --example make_charset_table`. Validating a quote (upload-presign,
+//! the browser) then needs 33 KB of ranges instead of the 2 MB font.
 
 use ab_glyph::{Font, FontRef};
 
-use super::charset_table::FONT_CHARSET;
-
-/// True when the bundled font has a glyph for `c`.
-pub fn can_draw(c: char) -> bool {
-    let code = u32::from(c);
-    FONT_CHARSET
-        .binary_search_by(|&(start, end)| {
-            if end < code {
-                std::cmp::Ordering::Less
-            } else if start > code {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
-}
+pub use quote_rules::can_draw;
 
 /// The characters a font has glyphs for, as sorted inclusive ranges (what the table holds).
 pub fn drawable_ranges(font_bytes: &[u8]) -> Result<Vec<(u32, u32)>, ab_glyph::InvalidFont> {
@@ -48,18 +33,8 @@ mod tests {
         let ranges = drawable_ranges(super::super::bubble::FONT_BYTES).unwrap();
         assert_eq!(
             ranges.as_slice(),
-            FONT_CHARSET,
+            quote_rules::FONT_CHARSET,
             "regenerate with `cargo run -p shared --example make_charset_table`"
         );
-    }
-
-    #[test]
-    fn looks_characters_up() {
-        for c in ['A', 'あ', 'ア', '漢', '、', '！'] {
-            assert!(can_draw(c), "{c}");
-        }
-        for c in ['\u{0}', '😀', '\u{10FFFF}'] {
-            assert!(!can_draw(c), "{c:?}");
-        }
     }
 }

@@ -7,7 +7,6 @@
 pub mod bubble;
 pub mod bundle;
 pub mod charset;
-mod charset_table;
 mod compose;
 pub mod inspect;
 pub mod sticker;
