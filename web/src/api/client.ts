@@ -44,7 +44,7 @@ let catalog: Promise<LoadedCatalog> | null = null;
 export function getCatalog(): Promise<LoadedCatalog> {
   catalog ??= call(client.GET('/catalog')).catch((failure: ApiFailure) => {
     catalog = null;
-    if (failure.code === 'not_deployed') return FALLBACK_CATALOG;
+    if (failure.code === 'not_deployed' || failure.code === 'not_found') return FALLBACK_CATALOG;
     throw failure;
   });
   return catalog;
