@@ -1,15 +1,19 @@
 """Local development only: grants credits to a wallet in the local stack's emulation, with
 the `grant` ledger entry every balance change has (balance = sum of the ledger), in one
-transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N"""
+transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N
+The emulation is AWS_ENDPOINT_URL (default ./infra/dev.sh's http://127.0.0.1:4566), the
+tables' prefix STACK_PREFIX (default anumi-local-), as infra/stack.sh starts the stack."""
+import os
 import sys
 import time
 import uuid
 
 import boto3
 
-EMULATION = "http://127.0.0.1:4566"
-WALLETS = "anumi-local-WalletsTable"
-LEDGER = "anumi-local-LedgerTable"
+EMULATION = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+PREFIX = os.environ.get("STACK_PREFIX", "anumi-local-")
+WALLETS = f"{PREFIX}WalletsTable"
+LEDGER = f"{PREFIX}LedgerTable"
 
 
 def main(email, credits):
