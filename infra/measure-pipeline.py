@@ -8,11 +8,11 @@ Usage: .venv/bin/python infra/measure-pipeline.py [ORIGIN] [RUNS]
           ORIGIN/api when the stack serves the app, else ORIGIN itself (detected).
 Prints one JSON line per run and the median of submitted -> ready.
 """
-import http.cookiejar
 import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 import urllib.error
@@ -29,14 +29,18 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def main(origin="http://localhost:3000", runs="3"):
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    # The session cookie is Secure: kept by hand (Python's jar sends it over https only,
+    # where browsers and curl treat localhost as secure).
+    opener = urllib.request.build_opener(NoRedirect)
+    cookies = {}
 
     def call(method, url, body=None, headers=None, raw=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
         if body is not None:
             request.add_header("content-type", "application/json")
+        if cookies and url.startswith(origin):
+            request.add_header("cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
         try:
             with opener.open(request, timeout=30) as response:
                 return response.status, response.read(), response.headers
@@ -58,13 +62,19 @@ def main(origin="http://localhost:3000", runs="3"):
         if code:
             break
         time.sleep(0.1)
-    status, _, _ = call("POST", api + "/auth/otp/verify", {"email": email, "code": code})
+    status, _, headers = call("POST", api + "/auth/otp/verify", {"email": email, "code": code})
     assert status == 200, status
+    for cookie in headers.get_all("set-cookie") or []:
+        name, _, rest = cookie.partition("=")
+        cookies[name] = rest.split(";")[0]
     status, body, _ = call("POST", api + "/checkout", {"product": "starter"})
     assert status == 201, (status, body)
     checkout_url = json.loads(body)["checkout_url"]
     status, body, _ = call("POST", checkout_url, raw=b"")
-    assert status == 303, (status, body)
+    if status != 303:
+        # A stack without the checkout stand-in page: grant credits in the emulation.
+        print(f"checkout stand-in answered {status}; granting credits with infra/grant-credits.py")
+        subprocess.run([sys.executable, os.path.join(ROOT, "infra", "grant-credits.py"), email, "10"], check=True)
 
     selfie = open(SELFIE, "rb").read()
     timings = []

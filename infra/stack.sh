@@ -111,7 +111,7 @@ start_stack() {
   STACK_PID=$!
   # Every function starts (and is provisioned) before the gateway answers.
   for _ in $(seq 1 600); do
-    if curl -fsS -m 5 -o /dev/null "http://$listen/_local/"; then return 0; fi
+    if curl -fs -m 5 -o /dev/null "http://$listen/_local/"; then return 0; fi
     if ! kill -0 "$STACK_PID" 2>/dev/null; then
       echo "local-stack stopped while starting${log:+ (log: $log)}" >&2
       [ "$log" != "-" ] && tail -n 40 "$log" >&2

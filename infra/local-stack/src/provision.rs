@@ -343,14 +343,13 @@ async fn configure_cors(
     resolver: &Resolver,
 ) -> Result<(), ProvisionError> {
     use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
-    let error = |e| ProvisionError::create("CORS rules of bucket", name, e);
     if bucket.cors_rules.is_empty() {
         client
             .delete_bucket_cors()
             .bucket(name)
             .send()
             .await
-            .map_err(error)?;
+            .map_err(|e| ProvisionError::create("CORS rules of bucket", name, e))?;
         return Ok(());
     }
     let mut rules = Vec::new();
@@ -381,7 +380,7 @@ async fn configure_cors(
         .cors_configuration(configuration)
         .send()
         .await
-        .map_err(error)?;
+        .map_err(|e| ProvisionError::create("CORS rules of bucket", name, e))?;
     tracing::info!(bucket = name, "configured CORS");
     Ok(())
 }
