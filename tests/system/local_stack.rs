@@ -112,11 +112,19 @@ async fn sign_in_over_http_through_the_local_stack() {
 
     // API Gateway sets Host itself: a hostile one neither breaks the function (lambda_http
     // panicked on `a b`) nor changes which handler answers.
-    let port = stack.base.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let port = stack
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
     for hostile in ["a b", "[::1", "@", "evil.test/auth/otp/start?"] {
         let reply = raw_request(
             port,
-            &format!("GET /me HTTP/1.1\r\nHost: {hostile}\r\nCookie: {pair}\r\nConnection: close\r\n\r\n"),
+            &format!(
+                "GET /me HTTP/1.1\r\nHost: {hostile}\r\nCookie: {pair}\r\nConnection: close\r\n\r\n"
+            ),
         )
         .await;
         assert!(reply.starts_with("HTTP/1.1 200"), "{hostile}: {reply}");
@@ -126,7 +134,10 @@ async fn sign_in_over_http_through_the_local_stack() {
             &format!("GET /me HTTP/1.1\r\nHost: {hostile}\r\nConnection: close\r\n\r\n"),
         )
         .await;
-        assert!(anonymous.starts_with("HTTP/1.1 401"), "{hostile}: {anonymous}");
+        assert!(
+            anonymous.starts_with("HTTP/1.1 401"),
+            "{hostile}: {anonymous}"
+        );
     }
 }
 
@@ -458,7 +469,10 @@ async fn the_selfie_bucket_answers_preflights_from_the_app_origin_only() {
     let refused = preflight("http://evil.example").await.unwrap();
     assert!(
         !refused.status().is_success()
-            || refused.headers().get("access-control-allow-origin").is_none(),
+            || refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
         "another origin must be refused: {} {:?}",
         refused.status(),
         refused.headers()
@@ -473,7 +487,11 @@ async fn the_app_and_the_api_share_one_origin_with_web_dir() {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let web = std::env::temp_dir().join(format!("web-{id}"));
     std::fs::create_dir_all(web.join("assets")).unwrap();
-    std::fs::write(web.join("index.html"), "<!doctype html><title>Anumi</title>").unwrap();
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><title>Anumi</title>",
+    )
+    .unwrap();
     std::fs::write(web.join("assets/app-1a2b3c.js"), "console.log(1)").unwrap();
     let stack = start_stack(
         &format!("lw{}-", &id[..10]),
@@ -553,7 +571,13 @@ async fn the_app_and_the_api_share_one_origin_with_web_dir() {
         .iter()
         .find(|m| m["to"] == json!([email]))
         .expect("the sign-in email in the viewer's JSON");
-    assert!(code_mail["text"].as_str().unwrap().chars().any(|c| c.is_ascii_digit()));
+    assert!(
+        code_mail["text"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c.is_ascii_digit())
+    );
     assert!(code_mail["html"].as_str().unwrap().contains('<'));
     let viewer = client
         .get(format!("{}/_local/mail", stack.base))

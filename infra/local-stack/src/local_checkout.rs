@@ -105,9 +105,12 @@ impl LocalCheckout {
             credits: lookup("credits").unwrap_or_default(),
             success_url: required("success_url")?,
         };
-        let id_ok = request.checkout_id.strip_prefix("local_").is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-        });
+        let id_ok = request
+            .checkout_id
+            .strip_prefix("local_")
+            .is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
         if !id_ok {
             return Err(CheckoutError::CheckoutId);
         }
@@ -297,7 +300,10 @@ mod tests {
             ("checkout_id", "local_abc123"),
             ("pack", "starter"),
             ("credits", "10"),
-            ("success_url", "http://localhost:3000/credits?checkout_id={CHECKOUT_ID}"),
+            (
+                "success_url",
+                "http://localhost:3000/credits?checkout_id={CHECKOUT_ID}",
+            ),
         ])
     }
 
@@ -318,7 +324,10 @@ mod tests {
         let request = checkout.request(|name| q.get(name).cloned()).unwrap();
         for _ in 0..2 {
             let back = checkout.pay(&request).await.unwrap();
-            assert_eq!(back, "http://localhost:3000/credits?checkout_id=local_abc123");
+            assert_eq!(
+                back,
+                "http://localhost:3000/credits?checkout_id=local_abc123"
+            );
         }
         assert_eq!(webhook.calls.load(Ordering::SeqCst), 1);
         let event = webhook.events.lock().unwrap()[0].clone();
@@ -326,7 +335,12 @@ mod tests {
         assert_eq!(body["data"]["id"], "local-local_abc123");
         assert_eq!(body["data"]["metadata"]["wallet_id"], "w1");
         assert_eq!(event["headers"]["webhook-id"], "msg_local_abc123");
-        assert!(event["headers"]["webhook-signature"].as_str().unwrap().starts_with("v1,"));
+        assert!(
+            event["headers"]["webhook-signature"]
+                .as_str()
+                .unwrap()
+                .starts_with("v1,")
+        );
     }
 
     #[test]
@@ -338,7 +352,9 @@ mod tests {
         let page = checkout.page(&request, "/_local/polar/checkout?a=1&b=2");
         assert!(page.contains("Local stand-in of Polar's checkout — no payment is taken"));
         assert!(page.contains("starter · 10 credits"));
-        assert!(page.contains("<form method=\"post\" action=\"/_local/polar/checkout?a=1&amp;b=2\""));
+        assert!(
+            page.contains("<form method=\"post\" action=\"/_local/polar/checkout?a=1&amp;b=2\"")
+        );
         assert!(page.contains("href=\"http://localhost:3000/credits\">Cancel</a>"));
         assert_eq!(webhook.calls.load(Ordering::SeqCst), 0);
     }
@@ -352,8 +368,14 @@ mod tests {
             q.insert(name.to_owned(), value.to_owned());
             checkout.request(|n| q.get(n).cloned())
         };
-        assert_eq!(with("checkout_id", ""), Err(CheckoutError::Missing("checkout_id")));
-        assert_eq!(with("checkout_id", "local_../x"), Err(CheckoutError::CheckoutId));
+        assert_eq!(
+            with("checkout_id", ""),
+            Err(CheckoutError::Missing("checkout_id"))
+        );
+        assert_eq!(
+            with("checkout_id", "local_../x"),
+            Err(CheckoutError::CheckoutId)
+        );
         assert!(matches!(
             with("success_url", "https://evil.test/credits"),
             Err(CheckoutError::SuccessUrl(_))

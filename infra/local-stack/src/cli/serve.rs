@@ -8,10 +8,10 @@ use std::time::Duration;
 use local_stack::events::{self, EventSources, Triggers};
 use local_stack::gateway::{ApiContext, Gateway, Invoke, Router};
 use local_stack::mailbox::{Mailbox, viewer};
-use local_stack::site::Site;
-use local_stack::site::security::SecurityHeaders;
 use local_stack::provision::{self, Provisioned};
 use local_stack::runtime_api::{FunctionOptions, FunctionProcess};
+use local_stack::site::Site;
+use local_stack::site::security::SecurityHeaders;
 use local_stack::template::{FunctionSpec, Template};
 use tokio::net::TcpListener;
 
@@ -57,8 +57,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         triggers.set_local_checkout(checkout);
     }
     triggers.set_mailbox(Mailbox::new(&args.stack.endpoint)?);
-    let mut gateway = gateway(&template, &provisioned, &functions, &args)?
-        .with_triggers(Arc::new(triggers));
+    let mut gateway =
+        gateway(&template, &provisioned, &functions, &args)?.with_triggers(Arc::new(triggers));
     if let Some(web_dir) = &args.web_dir {
         let storage = storage_origin(&args.stack.endpoint);
         gateway = gateway.with_site(Site::new(web_dir)?, SecurityHeaders::new(&[storage])?);
@@ -336,7 +336,10 @@ fn print_banner(args: &ServeArgs, base: &str) {
     } else {
         println!("  API:       {base}");
     }
-    println!("  Mail:      {base}{}  (every email sent, with working links)", viewer::PATH);
+    println!(
+        "  Mail:      {base}{}  (every email sent, with working links)",
+        viewer::PATH
+    );
     println!("  Local:     {base}/_local/  (local-only pages, loopback clients only)");
     println!(
         "  Schedules: local-stack trigger <LogicalId> --listen {} (POST /_local/functions/<LogicalId>/invoke-schedule)",

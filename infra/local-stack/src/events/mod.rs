@@ -284,7 +284,10 @@ impl Triggers {
             .iter()
             .filter(|(_, (_, targets))| !targets.is_empty())
             .map(|(function, (_, targets))| {
-                (function.clone(), targets.iter().map(|t| t.event.clone()).collect())
+                (
+                    function.clone(),
+                    targets.iter().map(|t| t.event.clone()).collect(),
+                )
             })
             .collect();
         all.sort();

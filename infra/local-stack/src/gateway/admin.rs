@@ -167,7 +167,10 @@ fn see_other(location: &str) -> Response<Full<Bytes>> {
             response.headers_mut().insert(header::LOCATION, value);
             response
         }
-        Err(_) => message(StatusCode::BAD_REQUEST, "the success URL is not a header value"),
+        Err(_) => message(
+            StatusCode::BAD_REQUEST,
+            "the success URL is not a header value",
+        ),
     }
 }
 

@@ -78,7 +78,9 @@ fn event_has_the_format_2_shape() {
 fn the_host_header_is_the_apis_own_whatever_the_client_sends() {
     for hostile in ["a b", "[::1", "@", "evil.test/admin?x=", "127.0.0.1:3000"] {
         let event = event_for(
-            Request::get("/me").header("Host", hostile).header("X-Other", "kept"),
+            Request::get("/me")
+                .header("Host", hostile)
+                .header("X-Other", "kept"),
             b"",
         );
         assert_eq!(event["headers"]["host"], "127.0.0.1:3000", "{hostile}");

@@ -51,7 +51,15 @@ pub struct SentEmail {
 }
 
 impl SentEmail {
-    fn new(id: String, from: String, to: Vec<String>, subject: String, text: Option<String>, html: Option<String>, sent_at: Option<f64>) -> SentEmail {
+    fn new(
+        id: String,
+        from: String,
+        to: Vec<String>,
+        subject: String,
+        text: Option<String>,
+        html: Option<String>,
+        sent_at: Option<f64>,
+    ) -> SentEmail {
         let text = match (text, &html) {
             (Some(text), _) => text,
             (None, Some(html)) => strip_html(html),
@@ -69,7 +77,16 @@ impl SentEmail {
                 links.push(link);
             }
         }
-        SentEmail { id, from, to, subject, text, html, links, sent_at }
+        SentEmail {
+            id,
+            from,
+            to,
+            subject,
+            text,
+            html,
+            links,
+            sent_at,
+        }
     }
 
     /// The console line: who, what, and where to read it.
@@ -125,7 +142,12 @@ impl Mailbox {
     /// Prints one line for each new message, every `interval`, until `shutdown`, pointing
     /// at the mail viewer at `viewer`. Messages already there at start belong to an earlier
     /// run and are skipped.
-    pub async fn announce(self, viewer: String, interval: Duration, shutdown: impl Future<Output = ()>) {
+    pub async fn announce(
+        self,
+        viewer: String,
+        interval: Duration,
+        shutdown: impl Future<Output = ()>,
+    ) {
         let mut seen: HashSet<String> = HashSet::new();
         match self.fetch().await {
             Ok(old) => seen.extend(old.into_iter().map(|m| m.id)),
@@ -168,7 +190,13 @@ pub fn parse_messages(data: &Value) -> Vec<SentEmail> {
     let list = |value: Option<&Value>| -> Vec<String> {
         value
             .and_then(Value::as_array)
-            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let messages = |name: &str| {
@@ -206,7 +234,11 @@ pub fn parse_messages(data: &Value) -> Vec<SentEmail> {
     }
     // Stable: messages without a time keep the emulation's order, reversed.
     all.reverse();
-    all.sort_by(|a, b| b.sent_at.unwrap_or(0.0).total_cmp(&a.sent_at.unwrap_or(0.0)));
+    all.sort_by(|a, b| {
+        b.sent_at
+            .unwrap_or(0.0)
+            .total_cmp(&a.sent_at.unwrap_or(0.0))
+    });
     all
 }
 
@@ -221,7 +253,10 @@ fn html_links(html: &str) -> Vec<String> {
         let (value_start, end) = match quote {
             Some(q @ ('"' | '\'')) => {
                 let value_start = start + 1;
-                (value_start, html[value_start..].find(q).map(|e| value_start + e))
+                (
+                    value_start,
+                    html[value_start..].find(q).map(|e| value_start + e),
+                )
             }
             _ => (start, html[start..].find([' ', '>']).map(|e| start + e)),
         };
@@ -239,7 +274,10 @@ fn html_links(html: &str) -> Vec<String> {
 fn text_links(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
         .filter(|word| word.starts_with("http://") || word.starts_with("https://"))
-        .map(|word| word.trim_end_matches(['.', ',', ')', ';', ':', '!', '?']).to_owned())
+        .map(|word| {
+            word.trim_end_matches(['.', ',', ')', ';', ':', '!', '?'])
+                .to_owned()
+        })
         .collect()
 }
 
@@ -401,7 +439,11 @@ mod tests {
         assert_eq!(messages[0].text, "only html");
         assert_eq!(messages[1].subject, "Raw one");
         assert_eq!(messages[1].links, ["https://x.test/raw"]);
-        assert!(messages[0].announce("http://127.0.0.1:3000/_local/mail").ends_with("/_local/mail#m2"));
+        assert!(
+            messages[0]
+                .announce("http://127.0.0.1:3000/_local/mail")
+                .ends_with("/_local/mail#m2")
+        );
         assert!(parse_messages(&json!({})).is_empty());
     }
 }

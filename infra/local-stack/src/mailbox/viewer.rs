@@ -63,10 +63,7 @@ fn card(message: &SentEmail) -> String {
     if !message.links.is_empty() {
         out.push_str("<details open><summary>Links</summary><ul class=\"links\">");
         for link in &message.links {
-            out.push_str(&format!(
-                "<li><a href=\"{0}\">{0}</a></li>",
-                escape(link)
-            ));
+            out.push_str(&format!("<li><a href=\"{0}\">{0}</a></li>", escape(link)));
         }
         out.push_str("</ul></details>");
     }
@@ -97,13 +94,18 @@ mod tests {
         assert!(document.contains("To yui@example.com"));
         assert!(document.contains("2026-11-29 "));
         assert!(document.contains("<pre>Code 123456: https://anumi.app/sign-in</pre>"));
-        assert!(document.contains("<a href=\"https://anumi.app/sign-in\">https://anumi.app/sign-in</a>"));
+        assert!(
+            document
+                .contains("<a href=\"https://anumi.app/sign-in\">https://anumi.app/sign-in</a>")
+        );
         // The HTML part stays inside the srcdoc attribute: its quotes are escaped.
         let frame = &document[document.find("<iframe").unwrap()..];
         let frame = &frame[..frame.find("</iframe>").unwrap()];
         assert!(frame.contains("sandbox=\"allow-top-navigation-by-user-activation"));
         assert!(!frame.contains("allow-scripts") && !frame.contains("allow-same-origin"));
-        assert!(frame.contains("srcdoc=\"&lt;base target=&quot;_top&quot;&gt;&lt;p style=&quot;color:red&quot;&gt;"));
+        assert!(frame.contains(
+            "srcdoc=\"&lt;base target=&quot;_top&quot;&gt;&lt;p style=&quot;color:red&quot;&gt;"
+        ));
         assert_eq!(frame.matches('"').count() % 2, 0);
     }
 

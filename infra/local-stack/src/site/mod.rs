@@ -145,7 +145,13 @@ impl Site {
         (!last.contains('.')).then_some(index)
     }
 
-    fn body(&self, path: &Path, version: &str, bytes: Bytes, request: &HeaderMap) -> Response<Body> {
+    fn body(
+        &self,
+        path: &Path,
+        version: &str,
+        bytes: Bytes,
+        request: &HeaderMap,
+    ) -> Response<Body> {
         if bytes.len() < GZIP_MIN_BYTES || !compressible(path) || !accepts_gzip(request) {
             return Response::new(Full::new(bytes));
         }
@@ -237,7 +243,19 @@ pub fn content_type(path: &Path) -> HeaderValue {
 fn compressible(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),
-        Some("html" | "js" | "mjs" | "css" | "json" | "map" | "svg" | "txt" | "xml" | "wasm" | "webmanifest")
+        Some(
+            "html"
+                | "js"
+                | "mjs"
+                | "css"
+                | "json"
+                | "map"
+                | "svg"
+                | "txt"
+                | "xml"
+                | "wasm"
+                | "webmanifest"
+        )
     )
 }
 

@@ -106,7 +106,9 @@ mod tests {
             .filter(|source| *source != "http://127.0.0.1:4566")
             .collect();
         assert!(
-            others.iter().all(|o| *o == "https://challenges.cloudflare.com"),
+            others
+                .iter()
+                .all(|o| *o == "https://challenges.cloudflare.com"),
             "{others:?}"
         );
         assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
@@ -167,7 +169,9 @@ mod template_tests {
         let hsts = &config["StrictTransportSecurity"];
         let mut deployed = format!(
             "max-age={}",
-            hsts["AccessControlMaxAgeSec"].as_u64().expect("HSTS max age")
+            hsts["AccessControlMaxAgeSec"]
+                .as_u64()
+                .expect("HSTS max age")
         );
         if hsts["IncludeSubdomains"].as_bool() == Some(true) {
             deployed.push_str("; includeSubDomains");
@@ -183,7 +187,10 @@ mod template_tests {
                 .unwrap_or_default()
         };
         assert_eq!(ours("strict-transport-security"), deployed);
-        assert_eq!(config["ContentTypeOptions"]["Override"].as_bool(), Some(true));
+        assert_eq!(
+            config["ContentTypeOptions"]["Override"].as_bool(),
+            Some(true)
+        );
         assert_eq!(ours("x-content-type-options"), "nosniff");
         assert_eq!(
             Some(ours("x-frame-options")),

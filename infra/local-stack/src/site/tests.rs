@@ -21,18 +21,37 @@ fn get(site: &Site, path: &str) -> Response<Body> {
 }
 
 async fn body(response: Response<Body>) -> Vec<u8> {
-    response.into_body().collect().await.unwrap().to_bytes().to_vec()
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }
 
 #[tokio::test]
 async fn pages_of_the_app_fall_back_to_index_html() {
     let (site, _) = site();
-    for path in ["/", "/index.html", "/trial/abc", "/generations/g-1", "/sign-in"] {
+    for path in [
+        "/",
+        "/index.html",
+        "/trial/abc",
+        "/generations/g-1",
+        "/sign-in",
+    ] {
         let response = get(&site, path);
         assert_eq!(response.status(), 200, "{path}");
-        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
         assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
-        assert!(String::from_utf8(body(response).await).unwrap().contains("<title>app"));
+        assert!(
+            String::from_utf8(body(response).await)
+                .unwrap()
+                .contains("<title>app")
+        );
     }
 }
 
@@ -42,7 +61,10 @@ async fn missing_files_are_404_not_the_app() {
     for path in ["/assets/index-000000.js", "/favicon.ico", "/x/y.css"] {
         let response = get(&site, path);
         assert_eq!(response.status(), 404, "{path}");
-        assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; charset=utf-8"
+        );
     }
 }
 
@@ -87,7 +109,10 @@ async fn text_is_gzipped_when_the_browser_accepts_it() {
     let small = site.respond(&Method::GET, "/favicon.svg", &accepts);
     assert!(small.headers().get("content-encoding").is_none());
     let mut refuses = HeaderMap::new();
-    refuses.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0"));
+    refuses.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("gzip;q=0"),
+    );
     let plain = site.respond(&Method::GET, "/assets/index-3f9a1c.js", &refuses);
     assert!(plain.headers().get("content-encoding").is_none());
 }

@@ -375,7 +375,11 @@ pub(super) fn bucket(r: &Resource) -> Result<BucketSpec, TemplateError> {
 }
 
 fn bucket_cors_rule(f: &Fields) -> Result<BucketCorsRuleSpec, TemplateError> {
-    let allowed_origins = f.list("AllowedOrigins")?.iter().map(Expr::from_value).collect();
+    let allowed_origins = f
+        .list("AllowedOrigins")?
+        .iter()
+        .map(Expr::from_value)
+        .collect();
     Ok(BucketCorsRuleSpec {
         id: f.string("Id")?,
         allowed_origins,
