@@ -24,8 +24,10 @@ export AWS_DEFAULT_REGION="$AWS_REGION"
 # pid in MOTO_PID. The caller stops it.
 start_moto() {
   local listen="$1" host="${1%:*}" port="${1##*:}"
-  # infra/moto_server.py: moto's server with DynamoDB writes serialized (see its docstring).
-  "$VENV/bin/python" "$ROOT/infra/moto_server.py" -H "$host" -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+  # infra/moto_server.py: moto's server with DynamoDB writes serialized and both parts of
+  # sent email kept (see its docstring). MOTO_DISABLE_GLOBAL_CORS: S3 answers CORS by each
+  # bucket's own rules, as AWS does, so a missing or wrong CorsConfiguration fails here.
+  MOTO_DISABLE_GLOBAL_CORS=1 "$VENV/bin/python" "$ROOT/infra/moto_server.py" -H "$host" -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     if curl -fsS "http://$listen/moto-api/data.json" >/dev/null 2>&1; then return 0; fi

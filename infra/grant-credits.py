@@ -2,8 +2,9 @@
 the `grant` ledger entry every balance change has (balance = sum of the ledger), in one
 transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N
 
-The emulation is $AWS_ENDPOINT_URL (default: dev.sh's); `grant` is also used by
-infra/contract_session.py for a stack with another table prefix."""
+The emulation is $AWS_ENDPOINT_URL (default ./infra/dev.sh's http://127.0.0.1:4566), the
+tables' prefix $STACK_PREFIX (default anumi-local-), as infra/stack.sh starts the stack;
+`grant` is also used by infra/contract_session.py for a stack with another table prefix."""
 import os
 import sys
 import time
@@ -12,7 +13,7 @@ import uuid
 import boto3
 
 EMULATION = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-PREFIX = "anumi-local-"
+PREFIX = os.environ.get("STACK_PREFIX", "anumi-local-")
 
 
 def dynamodb(endpoint=EMULATION):

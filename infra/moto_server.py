@@ -1,4 +1,4 @@
-"""moto's server with one fix: DynamoDB writes are serialized.
+"""moto's server with two fixes: DynamoDB writes are serialized, and sent email keeps both parts.
 
 moto rolls back a cancelled TransactWriteItems by restoring a deep copy of each table it
 touched, taken when the transaction began. A write by another request thread in between is
@@ -8,11 +8,15 @@ DynamoDB write here takes one lock: no write can land inside another's snapshot 
 """
 
 import functools
+import json
 import sys
 import threading
+import time
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+from moto.ses.models import Message, RawMessage
+from moto.sesv2.responses import SESV2Response
 
 _writes = threading.RLock()
 
@@ -28,6 +32,39 @@ def _serialized(method):
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+
+
+
+def _stamped(cls):
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def stamped(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.sent_at = time.time()
+
+    cls.__init__ = stamped
+
+
+_stamped(Message)
+_stamped(RawMessage)
+
+_send_email = SESV2Response.send_email
+
+
+def _send_email_keeping_parts(self):
+    answer = _send_email(self)
+    body = json.loads(self.body).get("Content", {}).get("Simple", {}).get("Body", {})
+    message_id = json.loads(answer).get("MessageId")
+    for message in reversed(self.sesv2_backend.core_backend.sent_messages):
+        if message.id == message_id:
+            message.text = body.get("Text", {}).get("Data")
+            message.html = body.get("Html", {}).get("Data")
+            break
+    return answer
+
+
+SESV2Response.send_email = _send_email_keeping_parts
 
 if __name__ == "__main__":
     main(sys.argv[1:])

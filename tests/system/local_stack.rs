@@ -110,25 +110,47 @@ async fn sign_in_over_http_through_the_local_stack() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 
-    let preflight = client
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}/auth/otp/start", stack.base),
+    // API Gateway sets Host itself: a hostile one neither breaks the function (lambda_http
+    // panicked on `a b`) nor changes which handler answers.
+    let port = stack
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    for hostile in ["a b", "[::1", "@", "evil.test/auth/otp/start?"] {
+        let reply = raw_request(
+            port,
+            &format!(
+                "GET /me HTTP/1.1\r\nHost: {hostile}\r\nCookie: {pair}\r\nConnection: close\r\n\r\n"
+            ),
         )
-        .header("origin", "http://localhost:5173")
-        .header("access-control-request-method", "POST")
-        .send()
+        .await;
+        assert!(reply.starts_with("HTTP/1.1 200"), "{hostile}: {reply}");
+        assert!(reply.contains(&email), "{hostile}: {reply}");
+        let anonymous = raw_request(
+            port,
+            &format!("GET /me HTTP/1.1\r\nHost: {hostile}\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert!(
+            anonymous.starts_with("HTTP/1.1 401"),
+            "{hostile}: {anonymous}"
+        );
+    }
+}
+
+/// Sends `request` as it is and reads the whole answer.
+async fn raw_request(port: u16, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    assert!(preflight.status().is_success());
-    assert_eq!(
-        preflight.headers()["access-control-allow-origin"],
-        "http://localhost:5173"
-    );
-    assert_eq!(
-        preflight.headers()["access-control-allow-credentials"],
-        "true"
-    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.unwrap();
+    String::from_utf8_lossy(&reply).into_owned()
 }
 
 /// A signed-in GET answered with JSON.
@@ -323,18 +345,21 @@ async fn engagement_routes_over_http_through_the_local_stack() {
     );
 }
 
-/// `PolarServer=local`: checkout answers the labelled stand-in page, whose visit sends the
-/// polar-webhook function a correctly signed `order.paid`, so credits arrive end to end
-/// with no Polar account (and no payment).
+/// `PolarServer=local`: checkout answers the labelled stand-in page; showing it changes
+/// nothing, its Pay button (a POST) sends the polar-webhook function a correctly signed
+/// `order.paid` and returns to the success URL as Polar does, and paying twice credits once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_local_stand_in_checkout_credits_through_a_signed_webhook() {
+async fn the_local_stand_in_checkout_credits_once_through_a_signed_webhook() {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let stack = start_stack(
         &format!("lc{}-", &id[..10]),
         &["--param".into(), "PolarServer=local".into()],
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let email = format!("buyer@{}.example.com", &id[10..22]);
     let session = sign_in(&client, &stack.base, &email).await;
     let session = session.split(';').next().unwrap().to_owned();
@@ -350,28 +375,216 @@ async fn the_local_stand_in_checkout_credits_through_a_signed_webhook() {
         .await
         .unwrap();
     assert_eq!(checkout["local_stand_in"], json!(true), "{checkout}");
+    let checkout_id = checkout["checkout_id"].as_str().unwrap().to_owned();
     let url = checkout["checkout_url"].as_str().unwrap();
     let path = &url[url
         .find("/_local/polar/checkout")
         .expect("the stand-in page")..];
+    let page_url = format!("{}{path}", stack.base);
 
-    let paid = client
-        .get(format!("{}{path}", stack.base))
+    for _ in 0..2 {
+        let page = client.get(&page_url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Local stand-in of Polar's checkout — no payment is taken"));
+        assert!(html.contains("starter · 10 credits"), "{html}");
+        assert!(html.contains("<form method=\"post\""));
+    }
+    let me = get_json(&client, &format!("{}/me", stack.base), &session).await;
+    assert_eq!(me["credits"], json!(0), "showing the page buys nothing");
+
+    for _ in 0..2 {
+        let paid = client.post(&page_url).send().await.unwrap();
+        assert_eq!(paid.status(), 303);
+        assert_eq!(
+            paid.headers()["location"],
+            format!("http://localhost:5173/credits?checkout_id={checkout_id}").as_str()
+        );
+    }
+    let me = get_json(&client, &format!("{}/me", stack.base), &session).await;
+    assert_eq!(me["credits"], json!(10), "two clicks on Pay credit once");
+}
+
+/// The selfie bucket answers a browser's preflight by its own CORS rule (template.yaml,
+/// AppOrigin resolved), as S3 does: the app's origin may PUT, any other is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_selfie_bucket_answers_preflights_from_the_app_origin_only() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let prefix = format!("lx{}-", &id[..10]);
+    let stack = start_stack(&prefix, &[]).await;
+    let client = reqwest::Client::new();
+    let email = format!("cors@{}.example.com", &id[10..22]);
+    let session = sign_in(&client, &stack.base, &email).await;
+    let session = session.split(';').next().unwrap().to_owned();
+    let sdk = crate::helpers::sdk().await;
+    let wallets = shared::wallets::Wallets::new(
+        shared::aws::dynamodb(&sdk),
+        local_stack::naming::table_name(&prefix, "WalletsTable"),
+    )
+    .with_ledger(shared::billing::ledger::Ledger::new(
+        shared::aws::dynamodb(&sdk),
+        local_stack::naming::table_name(&prefix, "LedgerTable"),
+        std::sync::Arc::new(shared::clock::SystemClock),
+    ));
+    let wallet = wallets
+        .find_by_email(&shared::email::EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    wallets.add_credits(&wallet.id, 1).await.unwrap();
+    let order: Value = client
+        .post(format!("{}/uploads", stack.base))
+        .header("cookie", &session)
+        .json(&json!({
+            "content_type": "image/jpeg",
+            "content_length": 1000,
+            "style": "anime",
+            "products": [],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = order["upload"]["url"].as_str().expect("an upload URL");
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, url)
+            .header("origin", origin)
+            .header("access-control-request-method", "PUT")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("http://localhost:5173").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(methods.contains("PUT"), "{methods}");
+    let refused = preflight("http://evil.example").await.unwrap();
+    assert!(
+        !refused.status().is_success()
+            || refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+        "another origin must be refused: {} {:?}",
+        refused.status(),
+        refused.headers()
+    );
+}
+
+/// `serve --web-dir`: one origin for the app and the API, as CloudFront serves them: the
+/// static app with its SPA fallback and a real 404 for a missing asset, the API under
+/// `/api` with the prefix stripped, the security headers on both; and the mail viewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_and_the_api_share_one_origin_with_web_dir() {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let web = std::env::temp_dir().join(format!("web-{id}"));
+    std::fs::create_dir_all(web.join("assets")).unwrap();
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><title>Anumi</title>",
+    )
+    .unwrap();
+    std::fs::write(web.join("assets/app-1a2b3c.js"), "console.log(1)").unwrap();
+    let stack = start_stack(
+        &format!("lw{}-", &id[..10]),
+        &["--web-dir".into(), web.to_str().unwrap().into()],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let csp = |response: &reqwest::Response| {
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let page = client
+        .get(format!("{}/generations/g-1", stack.base))
         .send()
         .await
         .unwrap();
-    let status = paid.status();
-    let report: Value = paid.json().await.unwrap();
-    assert_eq!(status, 200, "{report}");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    assert!(csp(&page).contains("frame-ancestors 'none'"));
+    assert!(csp(&page).contains(&format!("connect-src 'self' {}", emulation_endpoint())));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert!(page.text().await.unwrap().contains("<title>Anumi"));
+    let asset = client
+        .get(format!("{}/assets/app-1a2b3c.js", stack.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let missing = client
+        .get(format!("{}/assets/app-000000.js", stack.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let email = format!("one@{}.example.com", &id[10..22]);
+    let session = sign_in(&client, &format!("{}/api", stack.base), &email).await;
+    let pair = session.split(';').next().unwrap().to_owned();
+    let me = client
+        .get(format!("{}/api/me", stack.base))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert!(csp(&me).contains("default-src 'self'"));
+    assert_eq!(me.json::<Value>().await.unwrap()["email"], json!(email));
+    let not_api = client
+        .get(format!("{}/me", stack.base))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        not_api.headers()["content-type"],
+        "text/html; charset=utf-8",
+        "outside /api is the app"
+    );
+
+    let mail: Value = client
+        .get(format!("{}/_local/mail.json", stack.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code_mail = mail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == json!([email]))
+        .expect("the sign-in email in the viewer's JSON");
     assert!(
-        report["local_stand_in"]
+        code_mail["text"]
             .as_str()
             .unwrap()
-            .contains("no payment")
+            .chars()
+            .any(|c| c.is_ascii_digit())
     );
-    assert_eq!(report["webhook_status"], json!(200), "{report}");
-    assert_eq!(report["webhook_answer"]["status"], json!("credited"));
-
-    let me = get_json(&client, &format!("{}/me", stack.base), &session).await;
-    assert_eq!(me["credits"], json!(10));
+    assert!(code_mail["html"].as_str().unwrap().contains('<'));
+    let viewer = client
+        .get(format!("{}/_local/mail", stack.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(viewer.headers()["content-type"], "text/html; charset=utf-8");
+    let viewer = viewer.text().await.unwrap();
+    assert!(viewer.contains(&email) && viewer.contains("<iframe"));
 }

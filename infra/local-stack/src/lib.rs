@@ -11,16 +11,20 @@
 //!   (with S3 notifications brought to AWS's shape) and schedules.
 //! * [`local_checkout`] is the labelled stand-in of Polar's hosted checkout
 //!   (`PolarServer=local`): it sends the polar-webhook function a signed `order.paid`.
-//! * [`mailbox`] prints the emails the emulation "sent", so sign-in codes can be read locally.
+//! * [`mailbox`] reads the emails the emulation "sent" for the local mail viewer
+//!   (`/_local/mail`) and announces each new one in the console.
+//! * [`site`] serves the built web app (`serve --web-dir`) with CloudFront's security headers.
 
 pub mod events;
 pub mod gateway;
 pub mod local_checkout;
 pub mod mailbox;
 pub mod naming;
+pub(crate) mod pages;
 pub mod provision;
 pub mod runtime_api;
 pub(crate) mod server;
+pub mod site;
 pub mod template;
 
 /// The region every local resource lives in; the deployed stack uses the same one.

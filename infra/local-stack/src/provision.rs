@@ -133,7 +133,9 @@ pub async fn provision(
             .build(),
     );
     for bucket in template.buckets() {
-        create_bucket(&s3, &name_of(&physical, &bucket.logical_id), &region).await?;
+        let name = name_of(&physical, &bucket.logical_id);
+        create_bucket(&s3, &name, &region).await?;
+        configure_cors(&s3, &bucket, &name, &plan).await?;
     }
     let sqs = aws_sdk_sqs::Client::new(config);
     for queue in queues_in_dependency_order(template.queues()) {
@@ -327,6 +329,59 @@ async fn create_bucket(
         }
         Err(e) => return Err(ProvisionError::create("bucket", name, e)),
     }
+    Ok(())
+}
+
+/// Applies `CorsConfiguration` (origins resolved, e.g. `!Ref AppOrigin`), so the emulation
+/// answers browsers by the bucket's own rules as S3 does (moto runs with
+/// `MOTO_DISABLE_GLOBAL_CORS=1`: a bucket without rules refuses every cross-origin request).
+/// A bucket without rules in the template has them removed, so a re-run matches it.
+async fn configure_cors(
+    client: &aws_sdk_s3::Client,
+    bucket: &BucketSpec,
+    name: &str,
+    resolver: &Resolver,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    if bucket.cors_rules.is_empty() {
+        client
+            .delete_bucket_cors()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| ProvisionError::create("CORS rules of bucket", name, e))?;
+        return Ok(());
+    }
+    let mut rules = Vec::new();
+    for spec in &bucket.cors_rules {
+        let origins = spec
+            .allowed_origins
+            .iter()
+            .map(|origin| resolver.resolve(origin))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rule = CorsRule::builder()
+            .set_id(spec.id.clone())
+            .set_allowed_origins(Some(origins))
+            .set_allowed_methods(Some(spec.allowed_methods.clone()))
+            .set_allowed_headers(Some(spec.allowed_headers.clone()))
+            .set_expose_headers(Some(spec.exposed_headers.clone()))
+            .set_max_age_seconds(spec.max_age.and_then(|age| i32::try_from(age).ok()))
+            .build()
+            .map_err(|e| ProvisionError::create("CORS rules of bucket", name, e))?;
+        rules.push(rule);
+    }
+    let configuration = CorsConfiguration::builder()
+        .set_cors_rules(Some(rules))
+        .build()
+        .map_err(|e| ProvisionError::create("CORS rules of bucket", name, e))?;
+    client
+        .put_bucket_cors()
+        .bucket(name)
+        .cors_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| ProvisionError::create("CORS rules of bucket", name, e))?;
+    tracing::info!(bucket = name, "configured CORS");
     Ok(())
 }
 

@@ -169,17 +169,22 @@ impl BillingApi {
             ApiError::bad_request("unknown_product", "No credit pack has that name.")
         })?;
         let Some(polar) = &self.polar else {
-            // POLAR_SERVER=local (never in prod): the local stack's labelled stand-in, which
-            // takes no payment and sends a signed order.paid when visited.
+            // POLAR_SERVER=local (never in prod): the local stack's labelled stand-in page,
+            // which takes no payment: its Pay button sends a signed order.paid (once per
+            // checkout id) and returns to the success URL as Polar does.
+            let checkout_id = format!("local_{}", uuid::Uuid::new_v4().simple());
             let url = format!(
-                "{}?product_id={}&wallet_id={}",
+                "{}?product_id={}&wallet_id={}&checkout_id={checkout_id}&pack={}&credits={}&success_url={}",
                 self.config.local_checkout_url,
                 query_encode(&pack.polar_product_id),
-                query_encode(&wallet.id)
+                query_encode(&wallet.id),
+                query_encode(&pack.name),
+                pack.credits,
+                query_encode(&self.config.success_url),
             );
             return Ok(web::json_response(
                 StatusCode::CREATED,
-                &json!({ "checkout_url": url, "checkout_id": null, "product": pack.name, "credits": pack.credits, "local_stand_in": true }),
+                &json!({ "checkout_url": url, "checkout_id": checkout_id, "product": pack.name, "credits": pack.credits, "local_stand_in": true }),
             ));
         };
         let checkout = polar

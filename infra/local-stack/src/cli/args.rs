@@ -13,9 +13,12 @@ usage:
                     [--listen 127.0.0.1:3000] [--bin-dir target/debug]
                     [--prefix anumi-local-] [--param Name=Value ...]
                     [--bin-override LogicalId=PATH ...] [--env [LogicalId:]KEY=VALUE ...]
+                    [--web-dir web/dist]
       Create the template's resources in the emulation, run every function binary behind
       a local Lambda Runtime API, serve the HTTP API, poll the functions' SQS queues, run
-      their schedules and print sent emails. Ctrl-C stops.
+      their schedules and announce sent emails (read them at /_local/mail). Ctrl-C stops.
+      --web-dir serves the built web app at the root and the HTTP API under /api (the
+      prefix stripped), as CloudFront does, with its security headers.
       --bin-override runs PATH for that function instead of its binary (e.g. the test
       probe, target/debug/probe-lambda); --env sets a variable for every function, or for
       one with LogicalId:, over the template's.
@@ -84,6 +87,8 @@ pub struct ServeArgs {
     pub bin_overrides: BTreeMap<String, PathBuf>,
     /// `--env [LogicalId:]KEY=VALUE`, in the order given.
     pub env: Vec<EnvOverride>,
+    /// `--web-dir DIR`: the built web app, served with the API under `/api`.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// A variable set over the template's environment.
@@ -143,6 +148,7 @@ const SERVE: &[&str] = &[
     "bin-dir",
     "bin-override",
     "env",
+    "web-dir",
 ];
 const TRIGGER: &[&str] = &["listen", "event", "clock-offset"];
 const MEASURE: &[&str] = &[
@@ -176,6 +182,7 @@ fn serve(options: &Options) -> Result<Command, UsageError> {
             .into_iter()
             .map(|(target, value)| env_override(&target, value))
             .collect::<Result<_, _>>()?,
+        web_dir: options.last("web-dir").map(PathBuf::from),
     }))
 }
 
@@ -377,6 +384,11 @@ mod tests {
         assert_eq!(serve.listen.port(), 3001);
         assert_eq!(serve.bin_dir, PathBuf::from("target/debug"));
         assert!(serve.bin_overrides.is_empty() && serve.env.is_empty());
+        assert_eq!(serve.web_dir, None);
+        let Ok(Command::Serve(serve)) = parse(&args("serve --web-dir web/dist")) else {
+            panic!("not serve");
+        };
+        assert_eq!(serve.web_dir, Some(PathBuf::from("web/dist")));
     }
 
     #[test]

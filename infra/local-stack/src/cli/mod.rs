@@ -13,6 +13,8 @@ use local_stack::events::EventSourceError;
 use local_stack::mailbox::MailboxError;
 use local_stack::provision::ProvisionError;
 use local_stack::runtime_api::{InvokeError, SpawnError};
+use local_stack::site::SiteError;
+use local_stack::site::security::InvalidOrigin;
 use local_stack::template::{EnvError, ResolveError, TemplateError};
 
 use args::Command;
@@ -56,6 +58,10 @@ pub enum CliError {
     },
     #[error(transparent)]
     Mailbox(#[from] MailboxError),
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error("--endpoint: {0}")]
+    StorageOrigin(#[from] InvalidOrigin),
     #[error("the template has no function {0}")]
     UnknownFunction(String),
     #[error("cannot read the event file {path}: {source}")]

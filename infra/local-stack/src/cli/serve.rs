@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use local_stack::events::{self, EventSources, Triggers};
 use local_stack::gateway::{ApiContext, Gateway, Invoke, Router};
-use local_stack::mailbox::{self, Mailbox};
+use local_stack::mailbox::{Mailbox, viewer};
 use local_stack::provision::{self, Provisioned};
 use local_stack::runtime_api::{FunctionOptions, FunctionProcess};
+use local_stack::site::Site;
+use local_stack::site::security::SecurityHeaders;
 use local_stack::template::{FunctionSpec, Template};
 use tokio::net::TcpListener;
 
@@ -54,12 +56,20 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     if let Some(checkout) = local_checkout(&template, &provisioned, &functions, &args)? {
         triggers.set_local_checkout(checkout);
     }
-    let gateway = gateway(&template, &provisioned, &functions, args.listen.port())?
-        .with_triggers(Arc::new(triggers));
-    let mailbox = tokio::spawn(
-        Mailbox::new(&args.stack.endpoint)?.run(Duration::from_secs(1), std::future::pending()),
-    );
-    print_banner(&args);
+    triggers.set_mailbox(Mailbox::new(&args.stack.endpoint)?);
+    let mut gateway =
+        gateway(&template, &provisioned, &functions, &args)?.with_triggers(Arc::new(triggers));
+    if let Some(web_dir) = &args.web_dir {
+        let storage = storage_origin(&args.stack.endpoint);
+        gateway = gateway.with_site(Site::new(web_dir)?, SecurityHeaders::new(&[storage])?);
+    }
+    let base = public_base(&args);
+    let mailbox = tokio::spawn(Mailbox::new(&args.stack.endpoint)?.announce(
+        format!("{base}{}", viewer::PATH),
+        Duration::from_secs(1),
+        std::future::pending(),
+    ));
+    print_banner(&args, &base);
     Arc::new(gateway).serve(listener, shutdown_signal()).await;
     tracing::info!("stopping");
     sources.stop(STOP_GRACE).await;
@@ -134,10 +144,12 @@ fn local_checkout(
         let format = env
             .get("POLAR_WEBHOOK_KEY_FORMAT")
             .map_or("auto", String::as_str);
+        let app_origin = env.get("APP_ORIGIN").map_or("", String::as_str);
         return Ok(Some(local_stack::local_checkout::LocalCheckout::new(
             Arc::clone(invoke),
             secret,
             format,
+            app_origin,
         )));
     }
     Ok(None)
@@ -278,14 +290,15 @@ fn gateway(
     template: &Template,
     provisioned: &Provisioned,
     functions: &Functions,
-    port: u16,
+    args: &ServeArgs,
 ) -> Result<Gateway, CliError> {
     let cors = template
         .cors()
         .map(|cors| cors.resolve(provisioned.resolver()))
         .transpose()?;
     let context = ApiContext {
-        port,
+        port: args.listen.port(),
+        domain_name: args.listen.to_string(),
         ..ApiContext::default()
     };
     Ok(Gateway::new(
@@ -296,19 +309,43 @@ fn gateway(
     ))
 }
 
-fn print_banner(args: &ServeArgs) {
+/// The origin of presigned URLs: the emulation's scheme, host and port.
+fn storage_origin(endpoint: &str) -> String {
+    let after_scheme = endpoint.find("://").map_or(0, |at| at + 3);
+    let end = endpoint[after_scheme..]
+        .find('/')
+        .map_or(endpoint.len(), |at| after_scheme + at);
+    endpoint[..end].to_owned()
+}
+
+/// Where a person reaches the stack: the app origin when the stack serves the app (its
+/// `AppOrigin` names `localhost`, which the browser treats as secure), else the listen
+/// address.
+fn public_base(args: &ServeArgs) -> String {
+    match (&args.web_dir, args.stack.params.get("AppOrigin")) {
+        (Some(_), Some(origin)) => origin.trim_end_matches('/').to_owned(),
+        _ => format!("http://{}", args.listen),
+    }
+}
+
+fn print_banner(args: &ServeArgs, base: &str) {
     let endpoint = args.stack.endpoint.trim_end_matches('/');
     println!();
-    println!("  API:       http://{}", args.listen);
+    if args.web_dir.is_some() {
+        println!("  Open:      {base}/  (the app; the API is {base}/api)");
+    } else {
+        println!("  API:       {base}");
+    }
     println!(
-        "  Schedules: local-stack trigger <LogicalId> --listen {} (POST /_local/functions/<LogicalId>/invoke-schedule, loopback only)",
+        "  Mail:      {base}{}  (every email sent, with working links)",
+        viewer::PATH
+    );
+    println!("  Local:     {base}/_local/  (local-only pages, loopback clients only)");
+    println!(
+        "  Schedules: local-stack trigger <LogicalId> --listen {} (POST /_local/functions/<LogicalId>/invoke-schedule)",
         args.listen
     );
     println!("  Emulation: {endpoint}");
-    println!(
-        "  Mail:      {endpoint}{} (new messages are also printed here)",
-        mailbox::DATA_PATH
-    );
     println!("  Ctrl-C stops everything.");
     println!();
 }

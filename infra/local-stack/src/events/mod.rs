@@ -255,6 +255,7 @@ pub struct Triggers {
     functions: HashMap<String, (Arc<dyn Invoke>, Vec<ScheduleTarget>)>,
     region: String,
     local_checkout: Option<crate::local_checkout::LocalCheckout>,
+    mailbox: Option<crate::mailbox::Mailbox>,
 }
 
 impl Triggers {
@@ -263,10 +264,37 @@ impl Triggers {
             functions: HashMap::new(),
             region: region.into(),
             local_checkout: None,
+            mailbox: None,
         }
     }
 
-    /// Serves `GET /_local/polar/checkout` (only when the stack runs `PolarServer=local`).
+    /// Serves the mail viewer (`GET /_local/mail`) from this mailbox.
+    pub fn set_mailbox(&mut self, mailbox: crate::mailbox::Mailbox) {
+        self.mailbox = Some(mailbox);
+    }
+
+    pub fn mailbox(&self) -> Option<&crate::mailbox::Mailbox> {
+        self.mailbox.as_ref()
+    }
+
+    /// Every function with schedules, and the names of its schedule events, by function.
+    pub fn schedules(&self) -> Vec<(String, Vec<String>)> {
+        let mut all: Vec<(String, Vec<String>)> = self
+            .functions
+            .iter()
+            .filter(|(_, (_, targets))| !targets.is_empty())
+            .map(|(function, (_, targets))| {
+                (
+                    function.clone(),
+                    targets.iter().map(|t| t.event.clone()).collect(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Serves `/_local/polar/checkout` (only when the stack runs `PolarServer=local`).
     pub fn set_local_checkout(&mut self, checkout: crate::local_checkout::LocalCheckout) {
         self.local_checkout = Some(checkout);
     }

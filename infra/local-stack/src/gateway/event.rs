@@ -21,6 +21,11 @@ pub struct ApiContext {
     pub stage: String,
     /// The port clients reach us on (`x-forwarded-port`).
     pub port: u16,
+    /// The API's own host name (the listen address locally): the event's `Host` header and
+    /// `requestContext.domainName`. API Gateway sets both itself; a client's `Host` never
+    /// reaches a function (`lambda_http` rebuilds the request URI from it, and panics on a
+    /// value such as `a b`).
+    pub domain_name: String,
 }
 
 impl Default for ApiContext {
@@ -30,6 +35,7 @@ impl Default for ApiContext {
             account_id: crate::ACCOUNT_ID.to_owned(),
             stage: "$default".to_owned(),
             port: 3000,
+            domain_name: "127.0.0.1:3000".to_owned(),
         }
     }
 }
@@ -88,11 +94,12 @@ fn cookies(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// Lowercase names (the `http` crate already stores them so), repeated headers joined with
-/// commas, plus the `x-forwarded-*` headers API Gateway adds.
+/// commas, plus the headers API Gateway sets itself: `host` (the API's domain, whatever the
+/// client sent) and `x-forwarded-*`.
 fn headers(request: &Parts, source_ip: IpAddr, context: &ApiContext) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for name in request.headers.keys() {
-        if name == header::COOKIE {
+        if name == header::COOKIE || name == header::HOST {
             continue;
         }
         let values: Vec<String> = request
@@ -108,6 +115,7 @@ fn headers(request: &Parts, source_ip: IpAddr, context: &ApiContext) -> BTreeMap
         None => source_ip.to_string(),
     };
     out.insert("x-forwarded-for".into(), forwarded);
+    out.insert("host".into(), context.domain_name.clone());
     out.insert("x-forwarded-proto".into(), "http".into());
     out.insert("x-forwarded-port".into(), context.port.to_string());
     out.entry("x-amzn-trace-id".into()).or_insert_with(|| {
@@ -148,7 +156,7 @@ fn request_context(
             .get(name)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
-    let domain = header(header::HOST).unwrap_or_else(|| "localhost".to_owned());
+    let domain = &context.domain_name;
     let prefix = domain
         .split(['.', ':'])
         .next()
@@ -260,6 +268,18 @@ pub(super) fn clf_time(epoch_secs: u64) -> String {
     let month = MONTHS[usize::try_from(month - 1).unwrap_or(0) % 12];
     format!(
         "{day:02}/{month}/{year}:{:02}:{:02}:{:02} +0000",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// `2026-03-12 19:03:58 UTC`, for the local pages.
+pub(crate) fn readable_time(epoch_secs: u64) -> String {
+    let (year, month, day) = civil_from_days(epoch_secs / 86_400);
+    let secs = epoch_secs % 86_400;
+    format!(
+        "{year}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         secs / 3600,
         secs % 3600 / 60,
         secs % 60

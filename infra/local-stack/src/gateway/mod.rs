@@ -1,10 +1,15 @@
 //! The HTTP API: the template's `HttpApi` routes served locally in front of the functions,
 //! with API Gateway's event format, response mapping, errors and CORS; and, for loopback
 //! clients only, the local [`admin`] routes.
+//!
+//! With a [`Site`] (`serve --web-dir`), the gateway is the app's one origin, as CloudFront
+//! is when deployed: `/api/*` goes to the HTTP API with the `/api` prefix stripped (as the
+//! CloudFront function does), everything else to the static app, and every response carries
+//! the security headers of CloudFront's response headers policy.
 
 pub mod admin;
 mod cors;
-mod event;
+pub(crate) mod event;
 mod response;
 mod router;
 
@@ -28,7 +33,12 @@ pub use router::{RouteMatch, Router};
 use crate::events::Triggers;
 use crate::runtime_api::{FunctionProcess, InvokeError};
 use crate::server;
+use crate::site::Site;
+use crate::site::security::SecurityHeaders;
 use crate::template::Cors;
+
+/// The path prefix of the API on the app's origin (CloudFront's `/api/*` behavior).
+pub const API_PREFIX: &str = "/api";
 
 /// API Gateway's request payload limit.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -54,6 +64,7 @@ pub struct Gateway {
     cors: Option<Cors>,
     context: ApiContext,
     triggers: Option<Arc<Triggers>>,
+    site: Option<(Site, SecurityHeaders)>,
 }
 
 impl Gateway {
@@ -70,7 +81,15 @@ impl Gateway {
             cors,
             context,
             triggers: None,
+            site: None,
         }
+    }
+
+    /// Serves `site` at the root and the API under [`API_PREFIX`], with `headers` on every
+    /// response but the local admin pages'.
+    pub fn with_site(mut self, site: Site, headers: SecurityHeaders) -> Gateway {
+        self.site = Some((site, headers));
+        self
     }
 
     /// Serves the admin routes (see [`admin`]) with these schedules.
@@ -118,22 +137,44 @@ impl Gateway {
     /// Answers one request whose body has been read; `peer` is the client's address.
     pub async fn handle(&self, request: Request<Bytes>, peer: IpAddr) -> Response<Full<Bytes>> {
         let started = Instant::now();
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         if let Some(triggers) = self.admin_for(&parts, peer) {
-            let response = admin::handle(triggers, &parts.method, &parts.uri).await;
+            let response = admin::handle(triggers, &parts).await;
             log_request(&parts, &response, started, "admin request");
             return response;
         }
+        let Some((site, headers)) = &self.site else {
+            return self.api(&parts, &body, peer, started).await;
+        };
+        let mut response = match strip_api_prefix(&parts.uri) {
+            Some(uri) => {
+                parts.uri = uri;
+                self.api(&parts, &body, peer, started).await
+            }
+            None => site.respond(&parts.method, parts.uri.path(), &parts.headers),
+        };
+        headers.apply(response.headers_mut());
+        response
+    }
+
+    /// The HTTP API's answer (CORS included) to a request addressed to it.
+    async fn api(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        peer: IpAddr,
+        started: Instant,
+    ) -> Response<Full<Bytes>> {
         let mut response = match &self.cors {
             Some(cors) if cors::is_preflight(&parts.method, &parts.headers) => {
                 return cors::preflight(cors, &parts.headers);
             }
-            _ => self.route(&parts, &body, peer).await,
+            _ => self.route(parts, body, peer).await,
         };
         if let Some(cors) = &self.cors {
             cors::decorate(cors, &parts.headers, &mut response);
         }
-        log_request(&parts, &response, started, "request");
+        log_request(parts, &response, started, "request");
         response
     }
 
@@ -171,6 +212,20 @@ impl Gateway {
             }
         }
     }
+}
+
+/// `/api/x?q` as `/x?q` (and `/api/` as `/`), as the CloudFront function rewrites the
+/// request of the `/api/*` behavior; `None` for paths outside it.
+fn strip_api_prefix(uri: &http::Uri) -> Option<http::Uri> {
+    let rest = uri.path().strip_prefix(API_PREFIX)?;
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let target = match uri.query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    target.parse().ok()
 }
 
 fn log_request(

@@ -72,6 +72,25 @@ fn event_has_the_format_2_shape() {
     assert_eq!(context["requestId"].as_str().map(str::len), Some(16));
 }
 
+/// API Gateway sets `Host` itself: a client's hostile value never reaches a function (where
+/// `lambda_http` would rebuild the URI from it, and panic on `a b`) nor changes routing.
+#[test]
+fn the_host_header_is_the_apis_own_whatever_the_client_sends() {
+    for hostile in ["a b", "[::1", "@", "evil.test/admin?x=", "127.0.0.1:3000"] {
+        let event = event_for(
+            Request::get("/me")
+                .header("Host", hostile)
+                .header("X-Other", "kept"),
+            b"",
+        );
+        assert_eq!(event["headers"]["host"], "127.0.0.1:3000", "{hostile}");
+        assert_eq!(event["headers"]["x-other"], "kept");
+        assert_eq!(event["requestContext"]["domainName"], "127.0.0.1:3000");
+        assert_eq!(event["requestContext"]["domainPrefix"], "127");
+        assert_eq!(event["rawPath"], "/me");
+    }
+}
+
 #[test]
 fn cookies_are_split_and_removed_from_headers() {
     let request = Request::get("/me")

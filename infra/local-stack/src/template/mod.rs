@@ -14,9 +14,9 @@ use thiserror::Error;
 pub use expr::Expr;
 pub use resolve::{EnvError, Physical, ResolveError, Resolver};
 pub use specs::{
-    AttributeDefinition, BucketSpec, Cors, CorsSpec, EmailIdentitySpec, FunctionSpec, GsiSpec,
-    HttpRoute, KeySchema, ParameterSpec, Projection, QueueNotificationSpec, QueueSpec,
-    RedrivePolicy, ScheduleSpec, SqsEventSpec, TableSpec,
+    AttributeDefinition, BucketCorsRuleSpec, BucketSpec, Cors, CorsSpec, EmailIdentitySpec,
+    FunctionSpec, GsiSpec, HttpRoute, KeySchema, ParameterSpec, Projection, QueueNotificationSpec,
+    QueueSpec, RedrivePolicy, ScheduleSpec, SqsEventSpec, TableSpec,
 };
 
 use crate::naming;

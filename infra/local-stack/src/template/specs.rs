@@ -84,6 +84,19 @@ pub struct BucketSpec {
     pub logical_id: String,
     /// `NotificationConfiguration.QueueConfigurations`.
     pub queue_notifications: Vec<QueueNotificationSpec>,
+    /// `CorsConfiguration.CorsRules`: how the bucket answers browsers (presigned `PUT`s).
+    pub cors_rules: Vec<BucketCorsRuleSpec>,
+}
+
+/// One `CorsRules` entry, origins still unresolved (usually `!Ref AppOrigin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketCorsRuleSpec {
+    pub id: Option<String>,
+    pub allowed_origins: Vec<Expr>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub exposed_headers: Vec<String>,
+    pub max_age: Option<u32>,
 }
 
 /// One `QueueConfigurations` entry: S3 sends `event`s on keys matching `filter_rules` to the
@@ -348,9 +361,32 @@ pub(super) fn bucket(r: &Resource) -> Result<BucketSpec, TemplateError> {
         .iter()
         .map(|entry| queue_notification(&props.nested(entry)))
         .collect::<Result<_, _>>()?;
+    let cors = props.nested(props.get("CorsConfiguration").unwrap_or(&Value::Null));
+    let cors_rules = cors
+        .list("CorsRules")?
+        .iter()
+        .map(|rule| bucket_cors_rule(&props.nested(rule)))
+        .collect::<Result<_, _>>()?;
     Ok(BucketSpec {
         logical_id: r.logical_id.clone(),
         queue_notifications,
+        cors_rules,
+    })
+}
+
+fn bucket_cors_rule(f: &Fields) -> Result<BucketCorsRuleSpec, TemplateError> {
+    let allowed_origins = f
+        .list("AllowedOrigins")?
+        .iter()
+        .map(Expr::from_value)
+        .collect();
+    Ok(BucketCorsRuleSpec {
+        id: f.string("Id")?,
+        allowed_origins,
+        allowed_methods: f.strings("AllowedMethods")?,
+        allowed_headers: f.strings("AllowedHeaders")?,
+        exposed_headers: f.strings("ExposedHeaders")?,
+        max_age: f.number("MaxAge")?,
     })
 }
 
