@@ -63,6 +63,14 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// An optional setting: `None` when absent or blank.
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        self.0
+            .get(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
     /// A required secret of at least `min_bytes`, wrapped so it never prints.
     pub fn secret(
         &self,
@@ -161,6 +169,41 @@ impl FromStr for Origin {
     }
 }
 
+/// A public base URL: an [`Origin`] with an optional path and no trailing slash, such as
+/// `https://anumi.app/api` (the API behind the app's CloudFront distribution).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for BaseUrl {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let scheme_end = value.find("://").map_or(0, |at| at + 3);
+        let (origin, path) = match value[scheme_end..].find('/') {
+            Some(at) => value.split_at(scheme_end + at),
+            None => (value, ""),
+        };
+        origin.parse::<Origin>()?;
+        let valid_path = path.is_empty()
+            || (!path.ends_with('/')
+                && !path.contains("//")
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | '~')));
+        if valid_path {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("must be an origin and an optional path without a trailing slash, query or fragment".to_owned())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +269,27 @@ mod tests {
         assert!("http://127.0.0.1:3000".parse::<Origin>().is_ok());
         assert!("https://anumi.app/path".parse::<Origin>().is_err());
         assert!("anumi.app".parse::<Origin>().is_err());
+    }
+
+    #[test]
+    fn base_urls_are_origins_with_an_optional_path() {
+        for good in [
+            "https://anumi.app/api",
+            "https://anumi.app",
+            "http://localhost:3120/api",
+            "https://x.test/a/b",
+        ] {
+            assert_eq!(good.parse::<BaseUrl>().unwrap().as_str(), good);
+        }
+        for bad in [
+            "https://anumi.app/api/",
+            "https://anumi.app/",
+            "https://anumi.app/api?x=1",
+            "https://anumi.app//api",
+            "anumi.app/api",
+            "https:///api",
+        ] {
+            assert!(bad.parse::<BaseUrl>().is_err(), "{bad}");
+        }
     }
 }

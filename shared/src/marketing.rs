@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 
 use crate::clock::UnixSeconds;
-use crate::config::Origin;
+use crate::config::{BaseUrl, Origin};
 use crate::email::mime::Header;
 use crate::email::{Email, EmailAddress, MailError, Mailer};
 use crate::store::{StoreError, get_n, is_condition_failed, n, s};
@@ -69,9 +69,11 @@ impl UnsubscribeTokens {
     }
 }
 
-/// The link a marketing email carries: `GET` shows a confirmation, `POST` unsubscribes.
-pub fn unsubscribe_url(api_origin: &Origin, token: &str) -> String {
-    format!("{}/unsubscribe?token={token}", api_origin.as_str())
+/// The RFC 8058 `List-Unsubscribe` target: mail clients `POST` the one-click body to the
+/// API itself (`GET` there shows a confirmation page). The link in the body opens the app's
+/// page instead ([`crate::email::AppPage::Unsubscribe`]).
+pub fn one_click_unsubscribe_url(api: &BaseUrl, token: &str) -> String {
+    format!("{}/unsubscribe?token={token}", api.as_str())
 }
 
 /// Where a consent change came from, recorded with it.
@@ -243,13 +245,17 @@ pub enum MarketingError {
 }
 
 /// The one way to send a marketing email: only to addresses that opted in and are not
-/// restricted, always with the unsubscribe link in the body and the RFC 8058 headers.
+/// restricted, always with the unsubscribe link in the body (the app's page) and the
+/// RFC 8058 headers (the API).
 #[derive(Clone, Debug)]
 pub struct MarketingMailer {
     mailer: Mailer,
     consent: Consent,
     tokens: UnsubscribeTokens,
-    api_origin: Origin,
+    /// `APP_ORIGIN`: the body's link.
+    app_origin: Origin,
+    /// `API_ORIGIN`: the `List-Unsubscribe` header's.
+    api: BaseUrl,
 }
 
 impl MarketingMailer {
@@ -257,13 +263,15 @@ impl MarketingMailer {
         mailer: Mailer,
         consent: Consent,
         tokens: UnsubscribeTokens,
-        api_origin: Origin,
+        app_origin: Origin,
+        api: BaseUrl,
     ) -> Self {
         Self {
             mailer,
             consent,
             tokens,
-            api_origin,
+            app_origin,
+            api,
         }
     }
 
@@ -281,12 +289,13 @@ impl MarketingMailer {
         if !permitted {
             return Ok(MarketingOutcome::NotPermitted);
         }
-        let url = unsubscribe_url(&self.api_origin, &self.tokens.token(to));
-        let email = crate::email::templates::with_unsubscribe_footer(locale, email, &url);
+        let token = self.tokens.token(to);
+        let page = crate::email::AppPage::Unsubscribe { token: &token }.url(&self.app_origin);
+        let email = crate::email::templates::with_unsubscribe_footer(locale, email, &page);
         let headers = [
             Header {
                 name: "List-Unsubscribe",
-                value: format!("<{url}>"),
+                value: format!("<{}>", one_click_unsubscribe_url(&self.api, &token)),
             },
             Header {
                 name: "List-Unsubscribe-Post",

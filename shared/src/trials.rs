@@ -287,11 +287,12 @@ impl TrialLinks {
 
     /// The page of the trial in the app; the app calls `GET /trial/{id}?token=…`.
     pub fn link(&self, origin: &Origin, trial_id: &str, expires_at: UnixSeconds) -> String {
-        format!(
-            "{}/trial/{trial_id}?token={}",
-            origin.as_str(),
-            self.token(trial_id, expires_at)
-        )
+        let token = self.token(trial_id, expires_at);
+        crate::email::AppPage::Trial {
+            id: trial_id,
+            token: &token,
+        }
+        .url(origin)
     }
 
     /// True when `token` was made for this trial and has not expired.

@@ -285,7 +285,8 @@ impl TestApp {
         ran
     }
 
-    /// Follows the emailed link: the download route, then its presigned URL; the zip bytes.
+    /// Follows the emailed link as its app page does: the page's query to the download
+    /// route, then the route's presigned URL; the zip bytes.
     pub async fn download_from_mail(&self, to: &str) -> Result<Vec<u8>, Answer> {
         let mail = sent_mail(to).await;
         let (_, body) = mail
@@ -293,7 +294,8 @@ impl TestApp {
             .rev()
             .find(|(subject, _)| subject.contains("export"))
             .expect("an export email");
-        let start = body.find("/exports/download?").expect("a download link");
+        let page = format!("{}/export?", self.function_env["DsrArchiveFunction"]["APP_ORIGIN"]);
+        let start = body.find(&page).expect("a link to the app's export page");
         let link = &body[start..];
         // The HTML part may be what the emulation keeps: the link ends at its quote.
         let link = link

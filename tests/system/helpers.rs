@@ -550,7 +550,7 @@ pub async fn sent_raw_mail(to: &str) -> Vec<String> {
 
 /// The emulation's whole state. moto builds it from live data and, under concurrent writes,
 /// sometimes answers 500 ("dictionary changed size during iteration"): ask again.
-async fn emulation_state() -> Value {
+pub async fn emulation_state() -> Value {
     let url = format!("{}/moto-api/data.json", emulation_endpoint());
     let mut last_error = String::new();
     for _ in 0..20 {

@@ -5,6 +5,8 @@
 mod analytics;
 mod bad_input;
 mod billing;
+mod catalog;
+mod email_links;
 mod erasure;
 mod event_sources;
 mod export;

@@ -115,6 +115,7 @@ fn marketing(app: &TestApp) -> MarketingMailer {
         Mailer::new(shared::aws::sesv2(&app.sdk), &env["EMAIL_FROM"]),
         Consent::new(app.dynamodb.clone(), app.table("LeadsTable")),
         UnsubscribeTokens::new(secrecy::SecretString::from(env["UNSUBSCRIBE_KEY"].clone())),
+        env["APP_ORIGIN"].parse().unwrap(),
         env["API_ORIGIN"].parse().unwrap(),
     )
 }

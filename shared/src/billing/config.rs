@@ -29,24 +29,67 @@ impl PolarServer {
 }
 
 /// A credit pack: our own name for it (what the API takes), the Polar product that sells
-/// it, and how many credits it buys. Clients never choose the credits.
+/// it, how many credits it buys, and the price shown for it. Clients never choose the
+/// credits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreditPack {
     pub name: String,
     pub polar_product_id: String,
     pub credits: i64,
+    /// What the catalog shows (`GET /catalog`); Polar charges its product's own price, so
+    /// this must say the same. `None`: no price shown.
+    pub price: Option<Price>,
 }
 
-/// `POLAR_PRODUCTS`: `name=polar_product_id:credits,…`, e.g. `starter=prod_1:10,pro=prod_2:50`.
+/// An amount of money in the currency's minor units (cents for `usd`, yen for `jpy`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Price {
+    pub amount: i64,
+    /// ISO 4217, lowercase as Polar writes it (`usd`).
+    pub currency: String,
+}
+
+impl std::str::FromStr for Price {
+    type Err = String;
+
+    /// `500usd`: minor units, then the currency's three letters.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let split = value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len());
+        let (amount, currency) = value.split_at(split);
+        let amount: i64 = amount
+            .parse()
+            .map_err(|_| format!("{value:?}: a price is minor units then a currency, e.g. 500usd"))?;
+        if amount <= 0 || currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase())
+        {
+            return Err(format!(
+                "{value:?}: a price is a positive amount in minor units then a lowercase ISO currency, e.g. 500usd"
+            ));
+        }
+        Ok(Self {
+            amount,
+            currency: currency.to_owned(),
+        })
+    }
+}
+
+/// `POLAR_PRODUCTS`: `name=polar_product_id:credits[:price],…`, e.g.
+/// `starter=prod_1:10:500usd,pro=prod_2:50:2000usd`; the price (minor units and a lowercase
+/// ISO currency) is optional, so the older `starter=prod_1:10` still reads.
 pub fn parse_products(value: &str) -> Result<Vec<CreditPack>, String> {
     let mut packs: Vec<CreditPack> = Vec::new();
+    let shape = |entry: &str| format!("{entry:?} is not name=product_id:credits[:price]");
     for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (name, rest) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("{entry:?} is not name=product_id:credits"))?;
-        let (product, credits) = rest
-            .rsplit_once(':')
-            .ok_or_else(|| format!("{entry:?} is not name=product_id:credits"))?;
+        let (name, rest) = entry.split_once('=').ok_or_else(|| shape(entry))?;
+        let (rest, last) = rest.rsplit_once(':').ok_or_else(|| shape(entry))?;
+        // A last part ending in letters is a price; credits are whole numbers only.
+        let (product, credits, price) = if last.trim().ends_with(|c: char| c.is_ascii_alphabetic()) {
+            let (product, credits) = rest.rsplit_once(':').ok_or_else(|| shape(entry))?;
+            (product, credits, Some(last.trim().parse::<Price>()?))
+        } else {
+            (rest, last, None)
+        };
         let credits: i64 = credits
             .trim()
             .parse()
@@ -73,6 +116,7 @@ pub fn parse_products(value: &str) -> Result<Vec<CreditPack>, String> {
             name: name.to_owned(),
             polar_product_id: product.to_owned(),
             credits,
+            price,
         });
     }
     if packs.is_empty() {
@@ -234,9 +278,32 @@ mod tests {
             "a=p:1,a=q:2",
             "a=p:1,b=p:2",
             "a=p:x",
+            "a=p:1:usd",
+            "a=p:1:0usd",
+            "a=p:1:500USD",
+            "a=p:1:500us",
+            "a=p:500usd",
+            "a=p:x:500usd",
         ] {
             assert!(parse_products(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn packs_may_carry_the_price_shown() {
+        let packs = parse_products("starter=prod_a:10:500usd, pro=prod_b:50, yen=prod_c:5:800jpy")
+            .unwrap();
+        assert_eq!(
+            packs[0].price,
+            Some(Price {
+                amount: 500,
+                currency: "usd".into()
+            })
+        );
+        assert_eq!((packs[0].polar_product_id.as_str(), packs[0].credits), ("prod_a", 10));
+        assert_eq!(packs[1].price, None);
+        assert_eq!(packs[1].credits, 50);
+        assert_eq!(packs[2].price.as_ref().unwrap().amount, 800);
     }
 
     #[test]

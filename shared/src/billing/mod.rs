@@ -41,11 +41,11 @@ use tracing::{error, info, warn};
 use crate::auth::SessionKeys;
 use crate::auth::SignedIn;
 use crate::clock::Clock;
-use crate::email::{Mailer, templates};
+use crate::email::{AppPage, Mailer, templates};
 use crate::store::{StoreError, get_n, get_s, n, s};
 use crate::wallets::{Wallet, Wallets};
 use crate::web::{self, ApiError, DEFAULT_BODY_LIMIT, json_body};
-pub use config::{BillingConfig, CreditPack, PolarServer};
+pub use config::{BillingConfig, CreditPack, PolarServer, Price, parse_products};
 use ledger::{Entry, Ledger, LedgerKind, Money, Reference};
 use orders::{OrderRecord, Orders, order_key, webhook_key};
 use polar::{PolarClient, PolarError};
@@ -345,7 +345,13 @@ impl BillingApi {
             Err(store) => return Err(internal(store)),
         };
         let paid = format_money(order.total_amount, &order.currency);
-        let email = templates::purchase_receipt(wallet.locale, pack.credits, &paid, &order.id);
+        let email = templates::purchase_receipt(
+            wallet.locale,
+            pack.credits,
+            &paid,
+            &order.id,
+            &AppPage::Credits.url(&self.config.app_origin),
+        );
         self.email_once(&order_key(&order.id), "receipt_email", &wallet, &email)
             .await?;
         Ok(acknowledged(status))
@@ -489,6 +495,7 @@ impl BillingApi {
             get_n(seen, "credits_taken").unwrap_or_default(),
             get_n(seen, "credits_shortfall").unwrap_or_default(),
             &record.order_id,
+            &AppPage::Credits.url(&self.config.app_origin),
         );
         self.email_once(&webhook_key(webhook_id), "refund_email", &wallet, &email)
             .await?;

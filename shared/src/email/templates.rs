@@ -203,14 +203,23 @@ pub fn with_unsubscribe_footer(locale: Locale, email: Email, unsubscribe_url: &s
     }
 }
 
-/// The purchase receipt: what was paid and how many credits it bought.
-pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str) -> Email {
+/// The purchase receipt: what was paid and how many credits it bought, with a link to the
+/// balance (the app's credits page).
+pub fn purchase_receipt(
+    locale: Locale,
+    credits: i64,
+    paid: &str,
+    order_id: &str,
+    credits_page: &str,
+) -> Email {
     let (paid_html, order_html) = (escape_html(paid), escape_html(order_id));
+    let page_html = escape_html(credits_page);
     match locale {
         Locale::En => Email {
             subject: format!("Your Anumi receipt: {credits} credits"),
             text: format!(
                 "Thank you for your purchase.\n\nCredits added: {credits}\nPaid: {paid}\nOrder: {order_id}\n\n\
+                 Your balance: {credits_page}\n\n\
                  The invoice comes from Polar, our payment provider.\n\nAnumi"
             ),
             html: layout(
@@ -218,6 +227,7 @@ pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str
                 &format!(
                     "<p>Thank you for your purchase.</p>\
                      <p>Credits added: <b>{credits}</b><br>Paid: {paid_html}<br>Order: {order_html}</p>\
+                     <p><a href=\"{page_html}\">See your balance</a></p>\
                      <p>The invoice comes from Polar, our payment provider.</p>"
                 ),
             ),
@@ -226,6 +236,7 @@ pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str
             subject: format!("Anumi 領収書: {credits}クレジット"),
             text: format!(
                 "ご購入ありがとうございます。\n\n追加されたクレジット: {credits}\nお支払い: {paid}\n注文番号: {order_id}\n\n\
+                 残高の確認: {credits_page}\n\n\
                  請求書は決済代行のPolarから届きます。\n\nAnumi"
             ),
             html: layout(
@@ -233,6 +244,7 @@ pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str
                 &format!(
                     "<p>ご購入ありがとうございます。</p>\
                      <p>追加されたクレジット: <b>{credits}</b><br>お支払い: {paid_html}<br>注文番号: {order_html}</p>\
+                     <p><a href=\"{page_html}\">残高を確認する</a></p>\
                      <p>請求書は決済代行のPolarから届きます。</p>"
                 ),
             ),
@@ -240,15 +252,18 @@ pub fn purchase_receipt(locale: Locale, credits: i64, paid: &str, order_id: &str
     }
 }
 
-/// The refund confirmation: money back, credits taken back (and any that were already used).
+/// The refund confirmation: money back, credits taken back (and any that were already used),
+/// with a link to the balance (the app's credits page).
 pub fn refund_confirmation(
     locale: Locale,
     refunded: &str,
     credits_taken: i64,
     credits_already_used: i64,
     order_id: &str,
+    credits_page: &str,
 ) -> Email {
     let (refunded_html, order_html) = (escape_html(refunded), escape_html(order_id));
+    let page_html = escape_html(credits_page);
     match locale {
         Locale::En => {
             let used = if credits_already_used > 0 {
@@ -260,6 +275,7 @@ pub fn refund_confirmation(
                 subject: "Your Anumi refund".to_owned(),
                 text: format!(
                     "Your refund is on its way.\n\nRefunded: {refunded}\nCredits taken back: {credits_taken}{used}\nOrder: {order_id}\n\n\
+                     Your balance: {credits_page}\n\n\
                      It may take a few days to show on your statement.\n\nAnumi"
                 ),
                 html: layout(
@@ -267,6 +283,7 @@ pub fn refund_confirmation(
                     &format!(
                         "<p>Your refund is on its way.</p>\
                          <p>Refunded: {refunded_html}<br>Credits taken back: {credits_taken}{used}<br>Order: {order_html}</p>\
+                         <p><a href=\"{page_html}\">See your balance</a></p>\
                          <p>It may take a few days to show on your statement.</p>"
                     ),
                 ),
@@ -282,6 +299,7 @@ pub fn refund_confirmation(
                 subject: "Anumi 返金のお知らせ".to_owned(),
                 text: format!(
                     "返金を手続きしました。\n\n返金額: {refunded}\n差し引いたクレジット: {credits_taken}{used}\n注文番号: {order_id}\n\n\
+                     残高の確認: {credits_page}\n\n\
                      明細への反映には数日かかる場合があります。\n\nAnumi"
                 ),
                 html: layout(
@@ -289,6 +307,7 @@ pub fn refund_confirmation(
                     &format!(
                         "<p>返金を手続きしました。</p>\
                          <p>返金額: {refunded_html}<br>差し引いたクレジット: {credits_taken}{used}<br>注文番号: {order_html}</p>\
+                         <p><a href=\"{page_html}\">残高を確認する</a></p>\
                          <p>明細への反映には数日かかる場合があります。</p>"
                     ),
                 ),
@@ -378,12 +397,12 @@ mod tests {
         let email = with_unsubscribe_footer(
             Locale::Ja,
             base,
-            "https://api.anumi.app/unsubscribe?token=a&b",
+            "https://anumi.app/unsubscribe?token=a&b",
         );
         assert!(
             email
                 .text
-                .contains("https://api.anumi.app/unsubscribe?token=a&b")
+                .contains("https://anumi.app/unsubscribe?token=a&b")
         );
         assert!(email.html.contains("token=a&amp;b"));
         assert!(email.html.find("配信停止").unwrap() < email.html.find("</body>").unwrap());

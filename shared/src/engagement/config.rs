@@ -1,6 +1,6 @@
 use secrecy::SecretString;
 
-use crate::config::{ConfigError, EnvSource, Origin, Settings};
+use crate::config::{BaseUrl, ConfigError, EnvSource, Settings};
 use crate::rate_limit::Limit;
 
 const HOUR: i64 = 3600;
@@ -11,8 +11,9 @@ const MIN_SECRET_BYTES: usize = 32;
 #[derive(Clone, Debug)]
 pub struct EngagementConfig {
     pub email_from: String,
-    /// Where this API is reached from outside (`API_ORIGIN`): unsubscribe links point here.
-    pub api_origin: Origin,
+    /// Where this API is reached from outside, path included (`API_ORIGIN`, e.g.
+    /// `https://anumi.app/api`): the `List-Unsubscribe` header of marketing emails.
+    pub api_origin: BaseUrl,
     pub wallets_table: String,
     pub leads_table: String,
     pub rate_limits_table: String,

@@ -267,7 +267,9 @@ impl EngagementApi {
                 &pages::invalid_link(locale),
             ));
         };
-        let action = format!("/unsubscribe?token={}", token.unwrap_or_default());
+        // Relative to this page: the API may sit under a prefix (/api behind CloudFront), and
+        // an absolute `/unsubscribe` would post to the app's page of that name instead.
+        let action = format!("?token={}", token.unwrap_or_default());
         Ok(pages::html(
             StatusCode::OK,
             &pages::confirm(locale, email.as_str(), &action),

@@ -72,7 +72,7 @@ fn layout(locale: Locale, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>Anumi</title></head>\
-         <body style=\"font-family:sans-serif\">{body}</body></html>",
+         <body>{body}</body></html>",
         locale.as_str()
     )
 }

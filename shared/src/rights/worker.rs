@@ -46,17 +46,23 @@ impl ArchiveConfig {
     }
 }
 
-/// The link in the email: the API's download route, which checks the signature and the
-/// expiry and redirects to a short-lived presigned URL. (A presigned URL made by the
-/// worker would die with the Lambda role's session, hours before the 7 days.)
-pub fn download_link(
-    origin: &str,
+/// The link in the email: the app's export page, which downloads through the API's
+/// `GET /exports/download` with the same `p`, `r` and `sig`; that route checks the
+/// signature and the expiry and redirects to a short-lived presigned URL. (A presigned URL
+/// made by the worker would die with the Lambda role's session, hours before the 7 days.)
+pub fn export_link(
+    app_origin: &Origin,
     key: &secrecy::SecretString,
     email_hash: &str,
     request_id: &str,
 ) -> String {
     let signature = link_signature(key, email_hash, request_id);
-    format!("{origin}/exports/download?p={email_hash}&r={request_id}&sig={signature}")
+    crate::email::AppPage::Export {
+        email_hash,
+        request_id,
+        signature: &signature,
+    }
+    .url(app_origin)
 }
 
 #[derive(Debug)]
@@ -181,8 +187,8 @@ impl ArchiveWorker {
 
     async fn send_link(&self, record: &ExportRecord) -> Result<(), RetryLater> {
         let hash = &record.requester.email_hash;
-        let link = download_link(
-            self.app_origin.as_str(),
+        let link = export_link(
+            &self.app_origin,
             &self.rights.config.email_hash_key,
             hash,
             &record.request_id,

@@ -1,11 +1,14 @@
 use secrecy::SecretString;
+use serde::Serialize;
 
-use crate::config::{ConfigError, EnvSource, Origin, Settings};
+use crate::billing::{CreditPack, parse_products};
+use crate::config::{ConfigError, EnvSource, Origin, Settings, Stage};
 use crate::generations::Product;
 use crate::providers::turnstile::TurnstileConfig;
 
 /// Credits each product costs (`PRICE_AVATAR`, `PRICE_STICKERS`, `PRICE_SPEECH_BUBBLE`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Serialized as `GET /catalog`'s `costs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Prices {
     pub avatar: i64,
     pub stickers: i64,
@@ -62,6 +65,38 @@ pub struct UploadsConfig {
     /// `DOWNLOAD_URL_TTL_SECONDS`, default 1 hour.
     pub download_url_ttl_seconds: u64,
     pub trial: TrialConfig,
+    pub catalog: CatalogConfig,
+}
+
+/// What `GET /catalog` publishes besides the limits enforced here: the packs for sale and
+/// the Turnstile widget's public key.
+#[derive(Clone, Debug)]
+pub struct CatalogConfig {
+    /// `POLAR_PRODUCTS`, read as polar-webhook reads it (`crate::billing::parse_products`).
+    pub packs: Vec<CreditPack>,
+    /// `TURNSTILE_SITE_KEY`: required in prod (the trial cannot be taken without the
+    /// widget); elsewhere absent means the app's local stand-in.
+    pub turnstile_site_key: Option<String>,
+}
+
+impl CatalogConfig {
+    pub fn from_env(source: &dyn EnvSource) -> Result<Self, ConfigError> {
+        let settings = Settings::new(source);
+        let packs = parse_products(&settings.required("POLAR_PRODUCTS")?).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "POLAR_PRODUCTS",
+                reason,
+            }
+        })?;
+        let turnstile_site_key = settings.optional("TURNSTILE_SITE_KEY");
+        if turnstile_site_key.is_none() && crate::config::stage(source)? == Stage::Prod {
+            return Err(ConfigError::Missing("TURNSTILE_SITE_KEY"));
+        }
+        Ok(Self {
+            packs,
+            turnstile_site_key,
+        })
+    }
 }
 
 /// The free trial (`POST /trial`).
@@ -124,6 +159,7 @@ impl UploadsConfig {
             upload_url_ttl_seconds: settings.parsed_or("UPLOAD_URL_TTL_SECONDS", 600)?,
             download_url_ttl_seconds: settings.parsed_or("DOWNLOAD_URL_TTL_SECONDS", 3600)?,
             trial: TrialConfig::from_env(source)?,
+            catalog: CatalogConfig::from_env(source)?,
         })
     }
 }
@@ -146,5 +182,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("PRICE_AVATAR"), "{error}");
+    }
+
+    #[test]
+    fn the_catalog_reads_the_packs_and_needs_a_site_key_in_prod() {
+        let env = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let dev = env(&[
+            ("APP_ENV", "dev"),
+            ("POLAR_PRODUCTS", "starter=prod_a:10:500usd"),
+            ("TURNSTILE_SITE_KEY", " "),
+        ]);
+        let catalog = CatalogConfig::from_env(&dev).unwrap();
+        assert_eq!(catalog.packs[0].credits, 10);
+        assert_eq!(catalog.turnstile_site_key, None);
+        let prod = env(&[("APP_ENV", "prod"), ("POLAR_PRODUCTS", "starter=prod_a:10")]);
+        let error = CatalogConfig::from_env(&prod).unwrap_err().to_string();
+        assert!(error.contains("TURNSTILE_SITE_KEY"), "{error}");
+        let keyed = env(&[
+            ("APP_ENV", "prod"),
+            ("POLAR_PRODUCTS", "starter=prod_a:10"),
+            ("TURNSTILE_SITE_KEY", "0x4AAAAAAA"),
+        ]);
+        assert_eq!(
+            CatalogConfig::from_env(&keyed).unwrap().turnstile_site_key.as_deref(),
+            Some("0x4AAAAAAA")
+        );
     }
 }

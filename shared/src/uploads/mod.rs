@@ -1,11 +1,13 @@
 //! Selfie uploads: `POST /uploads` checks the order, reserves its credits and answers with
 //! a presigned S3 PUT whose signature binds the content type and length; `GET /generations`
-//! and `GET /generations/{id}` show the signed-in person's jobs with download links.
+//! and `GET /generations/{id}` show the signed-in person's jobs with download links;
+//! `GET /catalog` publishes the styles, costs, packs and limits all this enforces.
 
+mod catalog;
 mod config;
 mod trial;
 
-pub use config::{Prices, TrialConfig, UploadsConfig};
+pub use config::{CatalogConfig, Prices, TrialConfig, UploadsConfig};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -72,6 +74,7 @@ pub struct UploadsApi {
     clock: Arc<dyn Clock>,
     config: UploadsConfig,
     trial: trial::TrialParts,
+    catalog: catalog::CatalogPage,
 }
 
 type ApiResult = Result<Response<Body>, ApiError>;
@@ -105,6 +108,7 @@ impl UploadsApi {
             generations: Generations::new(dynamodb, &config.generations_table, wallets),
             s3: crate::aws::s3(aws),
             clock,
+            catalog: catalog::CatalogPage::new(&config),
             config,
             trial,
         })
@@ -122,9 +126,12 @@ impl UploadsApi {
             }
             (["trial"], &Method::POST) => ("create_trial", self.create_trial(&request).await),
             (["trial", id], &Method::GET) => ("get_trial", self.get_trial(&request, id).await),
-            (["uploads"] | ["generations"] | ["generations", _] | ["trial"] | ["trial", _], _) => {
-                ("known", Err(ApiError::method_not_allowed()))
-            }
+            (["catalog"], &Method::GET) => ("catalog", Ok(self.catalog.response())),
+            (
+                ["uploads"] | ["generations"] | ["generations", _] | ["trial"] | ["trial", _]
+                | ["catalog"],
+                _,
+            ) => ("known", Err(ApiError::method_not_allowed())),
             _ => ("unknown", Err(ApiError::not_found())),
         };
         web::respond(route, request.method(), result)
@@ -267,11 +274,10 @@ impl UploadsApi {
                 error!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "presigning the upload");
                 ApiError::internal()
             })?;
-        let headers: BTreeMap<&str, &str> = presigned.headers().collect();
         Ok(json!({
             "method": presigned.method(),
             "url": presigned.uri(),
-            "headers": headers,
+            "headers": headers_to_send(presigned.uri(), presigned.headers()),
             "expires_in": expires_in.as_secs(),
         }))
     }
@@ -393,6 +399,28 @@ impl UploadsApi {
     }
 }
 
+/// The headers the client's script must set on the presigned PUT: those the signature
+/// binds (`X-Amz-SignedHeaders` in `url`), except `host` and `content-length`, which a
+/// browser sets itself (from the URL and the body) and forbids scripts to set. Whatever
+/// else the SDK attached to the request it presigned is not signed and not the client's
+/// business (inside Lambda, the `x-amzn-trace-id` of the invocation).
+fn headers_to_send<'a>(
+    url: &str,
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, String> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let signed: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "X-Amz-SignedHeaders")
+        .map(|(_, value)| value.split(';').map(str::to_ascii_lowercase).collect())
+        .unwrap_or_default();
+    headers
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .filter(|(name, _)| signed.contains(name))
+        .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length"))
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect()
+}
+
 struct Order {
     style: Style,
     products: Vec<Product>,
@@ -430,4 +458,29 @@ fn quote_error(error: QuoteError) -> ApiError {
 fn internal(error: StoreError) -> ApiError {
     error!(error = %error, "storage failure");
     ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_sends_only_the_signed_headers_a_script_may_set() {
+        let url = "https://selfies.s3.ap-northeast-1.amazonaws.com/selfies/w/g?x-id=PutObject\
+                   &X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost\
+                   &X-Amz-Signature=abc";
+        let headers = [
+            ("content-type", "image/jpeg"),
+            ("content-length", "1234"),
+            ("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793"),
+            ("host", "selfies.s3.ap-northeast-1.amazonaws.com"),
+        ];
+        let sent = headers_to_send(url, headers.into_iter());
+        assert_eq!(
+            sent,
+            BTreeMap::from([("content-type".to_owned(), "image/jpeg".to_owned())])
+        );
+        // No signature in the URL: nothing is asked of the client.
+        assert!(headers_to_send("https://x/y", headers.into_iter()).is_empty());
+    }
 }
