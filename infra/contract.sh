@@ -47,8 +47,8 @@ timeout --kill-after=10 "$budget" schemathesis --no-color run openapi.yaml \
   "${headers[@]}" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
-  --max-examples "${CONTRACT_MAX_EXAMPLES:-25}" \
-  --workers "${CONTRACT_WORKERS:-4}" \
+  --max-examples "${CONTRACT_MAX_EXAMPLES:-10}" \
+  --workers "${CONTRACT_WORKERS:-2}" \
   --max-redirects 0 \
   --request-timeout 20 \
   --seed "${CONTRACT_SEED:-20261129}" \

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import time
+import urllib.error
 import urllib.request
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -24,8 +25,11 @@ def post(url, body):
         url, data=json.dumps(body).encode(), method="POST",
         headers={"content-type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, response.headers, json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, json.load(response)
+    except urllib.error.HTTPError as refused:
+        sys.exit(f"signing in for the contract run: {url} answered {refused.code} {refused.read().decode(errors='replace')}")
 
 
 def codes_sent_to(email):

@@ -253,7 +253,13 @@ impl Generations {
         )
     }
 
+    /// The generation `id`, if there is one. An id from a client's path that cannot be one
+    /// of ours is none, without asking: DynamoDB refuses an empty key or one over 2048 bytes
+    /// with a ValidationException, which would answer a 500 instead of a 404.
     pub async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+        if !could_be_generation_id(id) {
+            return Ok(None);
+        }
         let output = self
             .client
             .get_item()
@@ -820,4 +826,22 @@ fn to_item(generation: &Generation) -> Item {
         item.insert("upload_pending".to_owned(), s("pending"));
     }
     item
+}
+
+/// Every generation id is a `Uuid::new_v4` (orders and trials alike).
+fn could_be_generation_id(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_uuids_can_be_generation_ids() {
+        assert!(could_be_generation_id(&uuid::Uuid::new_v4().to_string()));
+        assert!(!could_be_generation_id(""));
+        assert!(!could_be_generation_id(&"a".repeat(3000)));
+        assert!(!could_be_generation_id("../wallets"));
+    }
 }
