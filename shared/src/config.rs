@@ -193,9 +193,9 @@ impl FromStr for BaseUrl {
         let valid_path = path.is_empty()
             || (!path.ends_with('/')
                 && !path.contains("//")
-                && path
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | '~')));
+                && path.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | '~')
+                }));
         if valid_path {
             Ok(Self(value.to_owned()))
         } else {

@@ -57,16 +57,26 @@ async fn the_catalog_is_public_cacheable_and_exactly_what_the_api_enforces() {
     assert_eq!(order.body["cost"], json!(sum));
     let mut too_big = full_order();
     too_big["content_length"] = json!(answer.body["upload"]["max_bytes"].as_i64().unwrap() + 1);
-    assert_eq!(app.order(&person, too_big).await.error_code(), "image_too_large");
+    assert_eq!(
+        app.order(&person, too_big).await.error_code(),
+        "image_too_large"
+    );
     let mut long = full_order();
     long["quote"] = json!("あ".repeat(MAX_QUOTE_CHARS + 1));
-    assert_eq!(app.order(&person, long).await.error_code(), "quote_too_long");
+    assert_eq!(
+        app.order(&person, long).await.error_code(),
+        "quote_too_long"
+    );
     let mut gif = full_order();
     gif["content_type"] = json!("image/gif");
-    assert_eq!(app.order(&person, gif).await.error_code(), "unsupported_image_type");
+    assert_eq!(
+        app.order(&person, gif).await.error_code(),
+        "unsupported_image_type"
+    );
     // And the packs are the ones checkout sells (polar-webhook reads the same setting).
-    let billing = shared::billing::BillingConfig::from_env(&app.function_env["PolarWebhookFunction"])
-        .unwrap();
+    let billing =
+        shared::billing::BillingConfig::from_env(&app.function_env["PolarWebhookFunction"])
+            .unwrap();
     let sold: Vec<Value> = billing
         .products
         .iter()
@@ -82,15 +92,15 @@ async fn the_catalog_is_public_cacheable_and_exactly_what_the_api_enforces() {
 }
 
 #[tokio::test]
-async fn without_a_site_key_the_catalog_says_null_and_the_template_gives_both_functions_the_packs() {
+async fn without_a_site_key_the_catalog_says_null_and_the_template_gives_both_functions_the_packs()
+{
     let app = spawn_app().await;
     let answer = catalog(&app).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["turnstile"], json!({"site_key": null}));
     let uploads = &app.function_env["UploadPresignFunction"];
     assert_eq!(
-        uploads["POLAR_PRODUCTS"],
-        app.function_env["PolarWebhookFunction"]["POLAR_PRODUCTS"],
+        uploads["POLAR_PRODUCTS"], app.function_env["PolarWebhookFunction"]["POLAR_PRODUCTS"],
         "one PolarProducts parameter for the catalog and checkout"
     );
     assert!(UploadsConfig::from_env(uploads).is_ok());
@@ -110,7 +120,10 @@ async fn upload_instructions_list_only_the_headers_a_browser_script_sets() {
     let paid = app.order(&person, full_order()).await;
     // The trial's upload is presigned the same way.
     let trial = app
-        .start_trial(trial_body("5b0c6a39-2f4e-4f0e-9a4c-1a5b7e1d2c3f", None), CLIENT_IP)
+        .start_trial(
+            trial_body("5b0c6a39-2f4e-4f0e-9a4c-1a5b7e1d2c3f", None),
+            CLIENT_IP,
+        )
         .await;
     for order in [&paid, &trial] {
         assert_eq!(order.status, 201, "{}", order.body);

@@ -80,7 +80,9 @@ async fn mail_of(app: &TestApp) -> Vec<Sent> {
     let ours = |address: &str| address.ends_with(&format!("@{}", app.domain));
     let mut sent = Vec::new();
     for message in data["ses"]["Message"].as_array().into_iter().flatten() {
-        let to = message["destinations"]["ToAddresses"][0].as_str().unwrap_or_default();
+        let to = message["destinations"]["ToAddresses"][0]
+            .as_str()
+            .unwrap_or_default();
         if ours(to) {
             sent.push(Sent {
                 to: to.to_owned(),
@@ -173,7 +175,10 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     // A purchase and its refund: receipt and refund confirmation.
     let paid = event("order.paid", order(&wallet_id, "ord-links", "paid", 0));
     assert_eq!(app.deliver(&paid, "links-paid").await.status, 200);
-    let refunded = event("order.refunded", order(&wallet_id, "ord-links", "refunded", 1000));
+    let refunded = event(
+        "order.refunded",
+        order(&wallet_id, "ord-links", "refunded", 1000),
+    );
     assert_eq!(app.deliver(&refunded, "links-refund").await.status, 200);
 
     // The public refund form's confirmation.
@@ -184,7 +189,9 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     assert_eq!(form.status, 201, "{}", form.body);
 
     // An export: the archive's link.
-    let export = app.rights_call("export.json", Some(&person.session), None).await;
+    let export = app
+        .rights_call("export.json", Some(&person.session), None)
+        .await;
     assert_eq!(export.status, 202, "{}", export.body);
     assert_eq!(app.run_export_queue().await, 1);
 
@@ -211,7 +218,11 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
         html: "<!doctype html><html><body><p>Watercolor is here.</p></body></html>".to_owned(),
     };
     let outcome = marketing
-        .send(&EmailAddress::parse(&person.email).unwrap(), Locale::En, newsletter)
+        .send(
+            &EmailAddress::parse(&person.email).unwrap(),
+            Locale::En,
+            newsletter,
+        )
         .await
         .unwrap();
     assert!(matches!(outcome, MarketingOutcome::Sent(_)), "{outcome:?}");
@@ -219,7 +230,11 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     // A change of email: the code to the new address, the notices to both.
     let new_email = app.email("ren-new");
     let change = app
-        .rights_call("email.json", Some(&person.session), Some(json!({ "new_email": new_email })))
+        .rights_call(
+            "email.json",
+            Some(&person.session),
+            Some(json!({ "new_email": new_email })),
+        )
         .await;
     assert_eq!(change.status, 202, "{}", change.body);
     let code = latest_code(&new_email).await;
@@ -233,9 +248,18 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     assert_eq!(verified.status, 200, "{}", verified.body);
 
     // Account deletion: the acknowledgement, then the closing email.
-    let delete = app.rights_call("delete.json", Some(&person.session), None).await;
+    let delete = app
+        .rights_call("delete.json", Some(&person.session), None)
+        .await;
     assert_eq!(delete.status, 202, "{}", delete.body);
-    assert_eq!(app.retention.run().await.unwrap().count("ErasuresCompleted"), 1);
+    assert_eq!(
+        app.retention
+            .run()
+            .await
+            .unwrap()
+            .count("ErasuresCompleted"),
+        1
+    );
 
     let sent = mail_of(&app).await;
     let subjects: BTreeSet<&str> = sent.iter().map(|m| m.subject.as_str()).collect();
@@ -251,13 +275,19 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
                 let path = link
                     .strip_prefix(&app_origin)
                     .unwrap_or_else(|| {
-                        panic!("{} ({}) links outside the app: {link}", message.subject, message.to)
+                        panic!(
+                            "{} ({}) links outside the app: {link}",
+                            message.subject, message.to
+                        )
                     })
                     .split(['?', '#'])
                     .next()
                     .unwrap_or_default();
                 let page = page_of(if path.is_empty() { "/" } else { path }).unwrap_or_else(|| {
-                    panic!("{} ({}) links to no page of the app: {link}", message.subject, message.to)
+                    panic!(
+                        "{} ({}) links to no page of the app: {link}",
+                        message.subject, message.to
+                    )
                 });
                 pages_seen.insert(page);
             }
@@ -275,7 +305,13 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     }
     assert_eq!(
         pages_seen,
-        BTreeSet::from(["/credits", "/export", "/generations/{}", "/trial/{}", "/unsubscribe"]),
+        BTreeSet::from([
+            "/credits",
+            "/export",
+            "/generations/{}",
+            "/trial/{}",
+            "/unsubscribe"
+        ]),
         "every page an email links to was seen"
     );
 }

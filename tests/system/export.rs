@@ -294,7 +294,10 @@ impl TestApp {
             .rev()
             .find(|(subject, _)| subject.contains("export"))
             .expect("an export email");
-        let page = format!("{}/export?", self.function_env["DsrArchiveFunction"]["APP_ORIGIN"]);
+        let page = format!(
+            "{}/export?",
+            self.function_env["DsrArchiveFunction"]["APP_ORIGIN"]
+        );
         let start = body.find(&page).expect("a link to the app's export page");
         let link = &body[start..];
         // The HTML part may be what the emulation keeps: the link ends at its quote.

@@ -58,11 +58,10 @@ impl std::str::FromStr for Price {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(value.len());
         let (amount, currency) = value.split_at(split);
-        let amount: i64 = amount
-            .parse()
-            .map_err(|_| format!("{value:?}: a price is minor units then a currency, e.g. 500usd"))?;
-        if amount <= 0 || currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase())
-        {
+        let amount: i64 = amount.parse().map_err(|_| {
+            format!("{value:?}: a price is minor units then a currency, e.g. 500usd")
+        })?;
+        if amount <= 0 || currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_lowercase()) {
             return Err(format!(
                 "{value:?}: a price is a positive amount in minor units then a lowercase ISO currency, e.g. 500usd"
             ));
@@ -84,7 +83,8 @@ pub fn parse_products(value: &str) -> Result<Vec<CreditPack>, String> {
         let (name, rest) = entry.split_once('=').ok_or_else(|| shape(entry))?;
         let (rest, last) = rest.rsplit_once(':').ok_or_else(|| shape(entry))?;
         // A last part ending in letters is a price; credits are whole numbers only.
-        let (product, credits, price) = if last.trim().ends_with(|c: char| c.is_ascii_alphabetic()) {
+        let (product, credits, price) = if last.trim().ends_with(|c: char| c.is_ascii_alphabetic())
+        {
             let (product, credits) = rest.rsplit_once(':').ok_or_else(|| shape(entry))?;
             (product, credits, Some(last.trim().parse::<Price>()?))
         } else {
@@ -291,8 +291,8 @@ mod tests {
 
     #[test]
     fn packs_may_carry_the_price_shown() {
-        let packs = parse_products("starter=prod_a:10:500usd, pro=prod_b:50, yen=prod_c:5:800jpy")
-            .unwrap();
+        let packs =
+            parse_products("starter=prod_a:10:500usd, pro=prod_b:50, yen=prod_c:5:800jpy").unwrap();
         assert_eq!(
             packs[0].price,
             Some(Price {
@@ -300,7 +300,10 @@ mod tests {
                 currency: "usd".into()
             })
         );
-        assert_eq!((packs[0].polar_product_id.as_str(), packs[0].credits), ("prod_a", 10));
+        assert_eq!(
+            (packs[0].polar_product_id.as_str(), packs[0].credits),
+            ("prod_a", 10)
+        );
         assert_eq!(packs[1].price, None);
         assert_eq!(packs[1].credits, 50);
         assert_eq!(packs[2].price.as_ref().unwrap().amount, 800);

@@ -292,8 +292,8 @@ impl GenerationWorker {
         else {
             return Ok(());
         };
-        let link = crate::email::AppPage::Generation { id: &generation.id }
-            .url(&self.config.app_origin);
+        let link =
+            crate::email::AppPage::Generation { id: &generation.id }.url(&self.config.app_origin);
         let email = templates::deliverables_ready(wallet.locale, &link);
         if let Err(send_error) = self.mailer.send(&wallet.email, &email).await {
             // The result is stored and listed in the app; the email is a courtesy, so a

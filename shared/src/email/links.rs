@@ -52,7 +52,10 @@ mod tests {
     fn every_page_is_at_the_app_origin() {
         let origin: Origin = "https://anumi.app".parse().unwrap();
         let pages = [
-            (AppPage::Generation { id: "g1" }, "https://anumi.app/generations/g1"),
+            (
+                AppPage::Generation { id: "g1" },
+                "https://anumi.app/generations/g1",
+            ),
             (
                 AppPage::Trial {
                     id: "t1",

@@ -7,7 +7,7 @@ pub mod mime;
 mod sender;
 pub mod templates;
 
-pub use links::AppPage;
 pub use address::{EmailAddress, InvalidEmail, MAX_EMAIL_LEN};
+pub use links::AppPage;
 pub use sender::{MailError, Mailer};
 pub use templates::Email;

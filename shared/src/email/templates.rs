@@ -394,11 +394,8 @@ mod tests {
     #[test]
     fn marketing_footer_links_the_unsubscribe_url_in_both_parts() {
         let base = deliverables_ready(Locale::Ja, "https://anumi.app/x");
-        let email = with_unsubscribe_footer(
-            Locale::Ja,
-            base,
-            "https://anumi.app/unsubscribe?token=a&b",
-        );
+        let email =
+            with_unsubscribe_footer(Locale::Ja, base, "https://anumi.app/unsubscribe?token=a&b");
         assert!(
             email
                 .text

@@ -209,7 +209,10 @@ mod tests {
             ("TURNSTILE_SITE_KEY", "0x4AAAAAAA"),
         ]);
         assert_eq!(
-            CatalogConfig::from_env(&keyed).unwrap().turnstile_site_key.as_deref(),
+            CatalogConfig::from_env(&keyed)
+                .unwrap()
+                .turnstile_site_key
+                .as_deref(),
             Some("0x4AAAAAAA")
         );
     }

@@ -128,7 +128,11 @@ impl UploadsApi {
             (["trial", id], &Method::GET) => ("get_trial", self.get_trial(&request, id).await),
             (["catalog"], &Method::GET) => ("catalog", Ok(self.catalog.response())),
             (
-                ["uploads"] | ["generations"] | ["generations", _] | ["trial"] | ["trial", _]
+                ["uploads"]
+                | ["generations"]
+                | ["generations", _]
+                | ["trial"]
+                | ["trial", _]
                 | ["catalog"],
                 _,
             ) => ("known", Err(ApiError::method_not_allowed())),
@@ -472,7 +476,10 @@ mod tests {
         let headers = [
             ("content-type", "image/jpeg"),
             ("content-length", "1234"),
-            ("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793"),
+            (
+                "x-amzn-trace-id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793",
+            ),
             ("host", "selfies.s3.ap-northeast-1.amazonaws.com"),
         ];
         let sent = headers_to_send(url, headers.into_iter());
