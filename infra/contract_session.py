@@ -79,7 +79,9 @@ def main(base, email, credits):
         sys.exit("signed in, but no session cookie came back")
     grant = grant_module()
     client = grant.dynamodb(ENDPOINT)
-    grant.grant(client, table_prefix(client), email, int(credits))
+    # STACK_PREFIX names the stack's tables when the emulation holds others (./infra/test.sh).
+    prefix = os.environ.get("STACK_PREFIX") or table_prefix(client)
+    grant.grant(client, prefix, email, int(credits))
     print(cookies["session"].value)
 
 

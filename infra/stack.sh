@@ -42,7 +42,7 @@ build_web() {
   if [ -f "$ROOT/web/package-lock.json" ] && \
      [ ! -f "$ROOT/web/node_modules/.package-lock.json" -o "$ROOT/web/package-lock.json" -nt "$ROOT/web/node_modules/.package-lock.json" ]; then
     echo "==> npm ci --prefix web"
-    npm ci --prefix "$ROOT/web" --no-audit --no-fund
+    npm ci --prefix "$ROOT/web" --no-audit --no-fund --prefer-offline
   fi
   echo "==> npm run build --prefix web"
   npm run build --prefix "$ROOT/web"
@@ -121,4 +121,12 @@ start_stack() {
   done
   echo "local-stack did not answer on $listen within 120 s" >&2
   return 1
+}
+
+# Debian's Chromium, which Playwright drives (it cannot download its own browser here).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> apt-get install -y chromium (Playwright drives Debian's Chromium)"
+    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+  fi
 }

@@ -41,7 +41,7 @@ fi
 run_contract_tests() {
   if [ -x "$ROOT/infra/contract.sh" ]; then
     echo "==> API contract (infra/contract.sh against $BASE_URL/api)"
-    "$ROOT/infra/contract.sh"
+    "$ROOT/infra/contract.sh" "$BASE_URL/api"
   else
     echo "==> no infra/contract.sh: API contract tests skipped"
   fi
@@ -65,16 +65,15 @@ stack_port="$(free_port)"
 export BASE_URL="http://localhost:$stack_port"
 export MAIL_URL="$BASE_URL/_local/mail.json"
 export ADMIN_EMAILS="${ADMIN_EMAILS:-admin@e2e.example.com}"
+export ADMIN_EMAIL="${ADMIN_EMAILS%%,*}"
 export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$ROOT/.local/screenshots}"
 stack_log="$(mktemp)"
 echo "==> local stack with the web app on $BASE_URL (log: $stack_log)"
-STACK_PREFIX="e2e$(date +%s)-" start_stack "127.0.0.1:$stack_port" "$AWS_ENDPOINT_URL" "$ROOT/web/dist" "$stack_log"
+export STACK_PREFIX="e2e$(date +%s)-"
+start_stack "127.0.0.1:$stack_port" "$AWS_ENDPOINT_URL" "$ROOT/web/dist" "$stack_log"
 
 if has_script e2e; then
-  if [ ! -x /usr/bin/chromium ]; then
-    echo "==> apt-get install -y chromium (Playwright drives Debian's Chromium)"
-    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
-  fi
+  ensure_chromium
   mkdir -p "$SCREENSHOT_DIR"
   echo "==> npm --prefix web run e2e (screenshots: $SCREENSHOT_DIR)"
   npm --prefix web run e2e
