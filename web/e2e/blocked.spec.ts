@@ -23,7 +23,7 @@ test('a blocked selfie is explained to the person and handled by an admin', asyn
     await expect(page.getByText('Blocked by moderation')).toBeVisible({ timeout: 90_000 });
     await expect(page.getByText('A person reviews it within 5 days')).toBeVisible();
     await look('generation-blocked');
-    await page.getByRole('link', { name: 'My avatars' }).click();
+    await page.getByRole('link', { name: 'My avatars', exact: true }).click();
     await expect(page.getByText('Blocked by moderation')).toBeVisible();
     await look('generations-blocked');
   });

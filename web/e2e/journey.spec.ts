@@ -54,7 +54,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
   });
 
   await test.step('buys credits through the checkout page', async () => {
-    await page.getByRole('link', { name: 'Credits' }).click();
+    await page.getByRole('link', { name: 'Credits', exact: true }).click();
     await expect(page.getByRole('region', { name: 'Your balance' }).getByText('0 credits')).toBeVisible();
     await look('credits');
     await buyCredits(page, 10);
@@ -92,7 +92,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
   });
 
   await test.step('sees the gallery and the ready email links to the generation', async () => {
-    await page.getByRole('link', { name: 'My avatars' }).click();
+    await page.getByRole('link', { name: 'My avatars', exact: true }).click();
     await expect(page.getByText('Ready', { exact: true })).toBeVisible();
     await look('generations');
     const ready = await waitForMail(email, (m) => linksIn(m).some((url) => /\/generations\/[^/]+$/.test(new URL(url).pathname)));
