@@ -41,7 +41,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
     const mail = await waitForMail(trialEmail, (m) => linksIn(m).some((url) => url.includes('/trial/')));
     await page.goto(linkWith(mail, /^\/trial\/[^/]+$/));
     await expect(page.getByRole('heading', { level: 1, name: 'Your free avatar' })).toBeVisible();
-    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 90_000 });
+    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 180_000 });
     await expect(page.getByRole('img', { name: 'Avatar, drawn from your selfie' })).toBeVisible();
     await look('trial-view');
   });
@@ -79,7 +79,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
 
   await test.step('sees it ready and downloads it', async () => {
     await page.getByRole('link', { name: 'See its progress' }).click();
-    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 90_000 });
+    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 180_000 });
     for (const what of ['Avatar', 'Sticker', 'Speech bubble']) {
       await expect(page.getByRole('img', { name: `${what}, drawn from your selfie` })).toBeVisible();
     }
