@@ -12,7 +12,8 @@ const chromium = {
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results/artifacts',
-  timeout: 240_000,
+  // A journey waits on real image work (debug-built stylizer on a busy 2-core machine).
+  timeout: 600_000,
   expect: { timeout: 20_000 },
   // One stack shared by every test: one at a time keeps rate limits and timing predictable.
   workers: Number(process.env.E2E_WORKERS ?? 1),

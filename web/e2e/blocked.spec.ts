@@ -20,10 +20,10 @@ test('a blocked selfie is explained to the person and handled by an admin', asyn
   });
 
   await test.step('sees it blocked, with the reason and what happens next', async () => {
-    await expect(page.getByText('Blocked by moderation')).toBeVisible({ timeout: 90_000 });
+    await expect(page.getByText('Blocked by moderation')).toBeVisible({ timeout: 180_000 });
     await expect(page.getByText('A person reviews it within 5 days')).toBeVisible();
     await look('generation-blocked');
-    await page.getByRole('link', { name: 'My avatars' }).click();
+    await page.getByRole('link', { name: 'My avatars', exact: true }).click();
     await expect(page.getByText('Blocked by moderation')).toBeVisible();
     await look('generations-blocked');
   });

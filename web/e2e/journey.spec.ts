@@ -41,7 +41,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
     const mail = await waitForMail(trialEmail, (m) => linksIn(m).some((url) => url.includes('/trial/')));
     await page.goto(linkWith(mail, /^\/trial\/[^/]+$/));
     await expect(page.getByRole('heading', { level: 1, name: 'Your free avatar' })).toBeVisible();
-    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 90_000 });
+    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 180_000 });
     await expect(page.getByRole('img', { name: 'Avatar, drawn from your selfie' })).toBeVisible();
     await look('trial-view');
   });
@@ -54,7 +54,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
   });
 
   await test.step('buys credits through the checkout page', async () => {
-    await page.getByRole('link', { name: 'Credits' }).click();
+    await page.getByRole('link', { name: 'Credits', exact: true }).click();
     await expect(page.getByRole('region', { name: 'Your balance' }).getByText('0 credits')).toBeVisible();
     await look('credits');
     await buyCredits(page, 10);
@@ -79,7 +79,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
 
   await test.step('sees it ready and downloads it', async () => {
     await page.getByRole('link', { name: 'See its progress' }).click();
-    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 90_000 });
+    await expect(page.getByText('Ready', { exact: true })).toBeVisible({ timeout: 180_000 });
     for (const what of ['Avatar', 'Sticker', 'Speech bubble']) {
       await expect(page.getByRole('img', { name: `${what}, drawn from your selfie` })).toBeVisible();
     }
@@ -92,7 +92,7 @@ test('a new person tries, signs in, buys, creates, downloads, exports, moves and
   });
 
   await test.step('sees the gallery and the ready email links to the generation', async () => {
-    await page.getByRole('link', { name: 'My avatars' }).click();
+    await page.getByRole('link', { name: 'My avatars', exact: true }).click();
     await expect(page.getByText('Ready', { exact: true })).toBeVisible();
     await look('generations');
     const ready = await waitForMail(email, (m) => linksIn(m).some((url) => /\/generations\/[^/]+$/.test(new URL(url).pathname)));

@@ -11,12 +11,12 @@ export function allFinal(generations: readonly Generation[]): boolean {
   return generations.every((generation) => isFinal(generation.status));
 }
 
-/** The order in which files are shown; the bundle is offered separately. */
+/** The order in which pictures are shown; the bundle (and its README) is offered separately. */
 export const FILE_ORDER = ['avatar.png', 'sticker.png', 'speech-bubble.png'];
 
 export function imageFiles(downloads: Record<string, string>): [string, string][] {
   return Object.entries(downloads)
-    .filter(([name]) => name !== 'bundle.zip')
+    .filter(([name]) => /\.(png|webp|jpe?g)$/i.test(name))
     .sort(([a], [b]) => rank(a) - rank(b));
 }
 

@@ -163,7 +163,7 @@ describe('generations', () => {
     expect(allFinal([{ ...base, id: 'a', status: 'ready' }, { ...base, id: 'b', status: 'queued' }])).toBe(false);
   });
   it('show the avatar first and keep the bundle apart', () => {
-    expect(imageFiles({ 'bundle.zip': 'z', 'speech-bubble.png': 'b', 'avatar.png': 'a', 'sticker.png': 's' }).map(([n]) => n)).toEqual([
+    expect(imageFiles({ 'bundle.zip': 'z', 'README.txt': 'r', 'speech-bubble.png': 'b', 'avatar.png': 'a', 'sticker.png': 's' }).map(([n]) => n)).toEqual([
       'avatar.png',
       'sticker.png',
       'speech-bubble.png',
