@@ -124,9 +124,10 @@ start_stack() {
 }
 
 # Debian's Chromium, which Playwright drives (it cannot download its own browser here).
+# With Noto CJK, so the Japanese pages' screenshots show their words, not boxes.
 ensure_chromium() {
-  if [ ! -x /usr/bin/chromium ]; then
-    echo "==> apt-get install -y chromium (Playwright drives Debian's Chromium)"
-    apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+  if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
+    echo "==> apt-get install -y chromium fonts-noto-cjk (Playwright drives Debian's Chromium)"
+    apt-get install -y chromium fonts-noto-cjk || { apt-get update && apt-get install -y chromium fonts-noto-cjk; }
   fi
 }
