@@ -20,11 +20,11 @@ test('a blocked selfie is explained to the person and handled by an admin', asyn
   });
 
   await test.step('sees it blocked, with the reason and what happens next', async () => {
-    await expect(page.getByText('Blocked by moderation')).toBeVisible({ timeout: 180_000 });
+    await expect(page.getByText('Blocked by moderation', { exact: true })).toBeVisible({ timeout: 180_000 });
     await expect(page.getByText('A person reviews it within 5 days')).toBeVisible();
     await look('generation-blocked');
     await page.getByRole('link', { name: 'My avatars', exact: true }).click();
-    await expect(page.getByText('Blocked by moderation')).toBeVisible();
+    await expect(page.getByText('Blocked by moderation', { exact: true })).toBeVisible();
     await look('generations-blocked');
   });
 
@@ -45,6 +45,6 @@ test('a blocked selfie is explained to the person and handled by an admin', asyn
 
   await test.step('the person sees the selfie removed', async () => {
     await page.reload();
-    await expect(page.getByText('Removed', { exact: true }).or(page.getByText('Blocked by moderation'))).toBeVisible();
+    await expect(page.getByText('Removed', { exact: true }).or(page.getByText('Blocked by moderation', { exact: true }))).toBeVisible();
   });
 });
