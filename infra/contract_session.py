@@ -33,7 +33,7 @@ def post(url, body):
 
 
 def codes_sent_to(email):
-    with urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json", timeout=30) as response:
+    with urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json?service=ses", timeout=30) as response:
         data = json.load(response)
     codes = []
     for message in data.get("ses", {}).get("Message", []):

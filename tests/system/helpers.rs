@@ -548,10 +548,14 @@ pub async fn sent_raw_mail(to: &str) -> Vec<String> {
         .collect()
 }
 
-/// The emulation's whole state. moto builds it from live data and, under concurrent writes,
-/// sometimes answers 500 ("dictionary changed size during iteration"): ask again.
+/// The emulation's SES state (its sent messages). `infra/moto_server.py` dumps one service
+/// from copies of moto's live lists; a connection refused under load is asked again.
 pub async fn emulation_state() -> Value {
-    let url = format!("{}/moto-api/data.json", emulation_endpoint());
+    let url = format!(
+        "{}{}",
+        emulation_endpoint(),
+        local_stack::mailbox::DATA_PATH
+    );
     let mut last_error = String::new();
     for _ in 0..20 {
         match reqwest::get(&url).await {

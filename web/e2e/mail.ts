@@ -9,7 +9,7 @@ export interface Mail {
   body: string;
 }
 
-export const MAIL_URL = process.env.MAIL_URL ?? 'http://127.0.0.1:4600/moto-api/data.json';
+export const MAIL_URL = process.env.MAIL_URL ?? 'http://127.0.0.1:4600/moto-api/data.json?service=ses';
 
 function asList(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');

@@ -19,8 +19,8 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-/// The emulation's state dump, which includes SES's sent messages.
-pub const DATA_PATH: &str = "/moto-api/data.json";
+/// The emulation's state dump of SES alone (its sent messages; see infra/moto_server.py).
+pub const DATA_PATH: &str = "/moto-api/data.json?service=ses";
 
 #[derive(Debug, Error)]
 pub enum MailboxError {
