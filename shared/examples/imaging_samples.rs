@@ -31,7 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "imaging-samples".to_owned()));
     let mut pictures: Vec<PathBuf> = args.map(PathBuf::from).collect();
     if pictures.is_empty() {
-        pictures.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/selfie.jpg"));
+        pictures
+            .push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/selfie.jpg"));
     }
     let quote = Quote::parse(QUOTE)?;
     for (index, picture) in pictures.iter().enumerate() {

@@ -76,8 +76,8 @@ pub(super) fn cloudy_noise(width: usize, height: usize, cell: f32, seed: u32) ->
 /// bumps) plus a faint grain, at `width`×`height`.
 pub(super) fn paper_texture(width: usize, height: usize, strength: f32) -> Plane {
     let scale = width as f32 / 1024.0;
-    let tooth = cloudy_noise(width.div_ceil(2), height.div_ceil(2), 6.0 * scale, 7)
-        .resize(width, height);
+    let tooth =
+        cloudy_noise(width.div_ceil(2), height.div_ceil(2), 6.0 * scale, 7).resize(width, height);
     Plane::from_fn(width, height, |x, y| {
         let grain = hash(x as i32, y as i32, 11) - 0.5;
         1.0 - strength * (0.6 * (1.0 - tooth.get(x, y)) + 0.25 * grain + 0.1)
@@ -129,11 +129,19 @@ mod tests {
         // A grey backdrop with a red person in the middle: the plate is grey throughout.
         let side = 128;
         let person = Plane::from_fn(side, side, |x, y| {
-            if (32..96).contains(&x) && y > 30 { 1.0 } else { 0.0 }
+            if (32..96).contains(&x) && y > 30 {
+                1.0
+            } else {
+                0.0
+            }
         });
         let red = person.map(|m| 0.4 + 0.5 * m);
         let grey = Plane::filled(side, side, 0.4);
         let plate = background_plate(&[red, grey.clone(), grey], &person, side, side);
-        assert!((plate[0].get(64, 100) - 0.4).abs() < 0.05, "{}", plate[0].get(64, 100));
+        assert!(
+            (plate[0].get(64, 100) - 0.4).abs() < 0.05,
+            "{}",
+            plate[0].get(64, 100)
+        );
     }
 }

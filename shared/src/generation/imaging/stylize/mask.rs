@@ -24,6 +24,11 @@ const ROUNDS: usize = 4;
 /// Weights of the colour evidence and of the framing prior, in log-odds.
 const COLOUR_WEIGHT: f32 = 1.0;
 const PRIOR_WEIGHT: f32 = 0.6;
+/// Colour steps between neighbours (sum over channels, 0–3) that are noise or shading,
+/// not an edge between the person and the background.
+const EDGE_NOISE: f32 = 0.04;
+/// Enclosed background pieces smaller than this share of the picture are holes to fill.
+const MAX_HOLE: f32 = 0.015;
 /// Width of the border band taken as background, as a fraction of the side; the
 /// bottom edge is not in it (shoulders run off the bottom of a portrait).
 const BORDER_BAND: f32 = 0.04;
@@ -57,14 +62,17 @@ pub(super) fn coarse_mask(photo: &Rgb, side: usize) -> Plane {
 
     // First histograms from the certain pixels only; then from the previous answer.
     let mut subject_weight: Vec<f32> = core.iter().map(|c| if *c { 1.0 } else { 0.0 }).collect();
-    let mut background_weight: Vec<f32> = border.iter().map(|b| if *b { 1.0 } else { 0.0 }).collect();
+    let mut background_weight: Vec<f32> =
+        border.iter().map(|b| if *b { 1.0 } else { 0.0 }).collect();
     let mut belief = prior.clone();
     for _ in 0..ROUNDS {
         let subject = normalise(&spread(&histogram(&bins, &subject_weight)));
         let background = normalise(&spread(&histogram(&bins, &background_weight)));
         let next = Plane::from_fn(side, side, |x, y| {
             let i = y * side + x;
-            let colour = (subject[bins[i]] / background[bins[i]]).ln().clamp(-4.0, 4.0);
+            let colour = (subject[bins[i]] / background[bins[i]])
+                .ln()
+                .clamp(-4.0, 4.0);
             let p = prior.get(x, y).clamp(0.05, 0.95);
             let framing = (p / (1.0 - p)).ln();
             sigmoid(COLOUR_WEIGHT * colour + PRIOR_WEIGHT * framing)
@@ -86,13 +94,21 @@ pub(super) fn coarse_mask(photo: &Rgb, side: usize) -> Plane {
         let colour: f32 = (0..3)
             .map(|c| (small[c].values()[a] - small[c].values()[b]).abs())
             .sum();
-        colour + 0.5 * (belief.values()[a] - belief.values()[b]).abs() + 0.002
+        let belief_step = (belief.values()[a] - belief.values()[b]).abs();
+        // Steps below the noise cost (almost) nothing: only edges separate.
+        (colour - EDGE_NOISE).max(0.0) + 0.5 * (belief_step - 0.05).max(0.0) + 0.0005
     };
     let to_background = geodesic_distance(side, &border, &cost);
     let to_subject = geodesic_distance(side, &core, &cost);
+    // The nearer seeds decide, unless the distances are close: then the colour model
+    // and the framing have their say too.
     let binary = Plane::from_fn(side, side, |x, y| {
         let i = y * side + x;
-        if to_subject[i] < to_background[i] { 1.0 } else { 0.0 }
+        let geodesic = ((to_background[i] - to_subject[i]) / 0.15).clamp(-6.0, 6.0);
+        let b = belief.get(x, y).clamp(0.02, 0.98);
+        let p = prior.get(x, y).clamp(0.05, 0.95);
+        let score = geodesic + 0.5 * (b / (1.0 - b)).ln() + (p / (1.0 - p)).ln();
+        if score > 0.0 { 1.0 } else { 0.0 }
     });
     let piece = centre_piece(&binary);
     fill_holes(&piece)
@@ -255,36 +271,42 @@ fn centre_piece(binary: &Plane) -> Plane {
     })
 }
 
-/// `binary` with every background pixel that the top and side edges cannot reach
-/// through background made subject (a gap between an arm and the body stays open when
-/// it opens at the bottom edge, as it does in a photo).
+/// `binary` with its small holes filled: background pixels that no edge of the picture
+/// reaches through background, in pieces of under `MAX_HOLE` of the picture (a large
+/// enclosed piece is more likely background seen between the person and something
+/// wrongly taken for them).
 fn fill_holes(binary: &Plane) -> Plane {
     let (width, height) = (binary.width(), binary.height());
-    let mut outside = vec![false; width * height];
+    let background = |i: usize| binary.values()[i] < 0.5;
+    let mut seen = vec![false; width * height];
+    let mut filled = binary.clone();
     let mut queue = VecDeque::new();
-    let edges = (0..width)
-        .flat_map(|x| [(x, 0), (x, height - 1)])
-        .chain((0..height).flat_map(|y| [(0, y), (width - 1, y)]));
-    for (x, y) in edges {
-        let i = y * width + x;
-        if binary.values()[i] < 0.5 && !outside[i] {
-            outside[i] = true;
-            queue.push_back(i);
+    let mut piece = Vec::new();
+    for start in 0..width * height {
+        if seen[start] || !background(start) {
+            continue;
         }
-    }
-    while let Some(i) = queue.pop_front() {
-        let (x, y) = (i % width, i / width);
-        for (nx, ny) in neighbours(x, y, width, height) {
-            let n = ny * width + nx;
-            if !outside[n] && binary.values()[n] < 0.5 {
-                outside[n] = true;
-                queue.push_back(n);
+        seen[start] = true;
+        queue.push_back(start);
+        piece.clear();
+        let mut touches_edge = false;
+        while let Some(i) = queue.pop_front() {
+            piece.push(i);
+            let (x, y) = (i % width, i / width);
+            touches_edge |= x == 0 || y == 0 || x == width - 1 || y == height - 1;
+            for (nx, ny) in neighbours(x, y, width, height) {
+                let n = ny * width + nx;
+                if !seen[n] && background(n) {
+                    seen[n] = true;
+                    queue.push_back(n);
+                }
             }
         }
+        if !touches_edge && (piece.len() as f32) < MAX_HOLE * (width * height) as f32 {
+            piece.iter().for_each(|i| filled.values_mut()[*i] = 1.0);
+        }
     }
-    Plane::from_fn(width, height, |x, y| {
-        if outside[y * width + x] { 0.0 } else { 1.0 }
-    })
+    filled
 }
 
 fn neighbours(
@@ -400,9 +422,13 @@ mod tests {
             (dx / 36.0).powi(2) + (dy / 50.0).powi(2) < 1.0
         };
         let channel = |subject: f32, backdrop: f32| {
-            Plane::from_fn(side, side, |x, y| {
-                if inside(x, y) { subject } else { backdrop }
-            })
+            Plane::from_fn(
+                side,
+                side,
+                |x, y| {
+                    if inside(x, y) { subject } else { backdrop }
+                },
+            )
         };
         let photo = [channel(0.9, 0.2), channel(0.5, 0.4), channel(0.2, 0.8)];
         let mask = coarse_mask(&photo, side);
@@ -422,7 +448,11 @@ mod tests {
         let ring = Plane::from_fn(40, 40, |x, y| {
             let r = ((x as f32 - 20.0).powi(2) + (y as f32 - 22.0).powi(2)).sqrt();
             let speck = x < 3 && y < 3;
-            if (6.0..12.0).contains(&r) || speck { 1.0 } else { 0.0 }
+            if (6.0..12.0).contains(&r) || speck {
+                1.0
+            } else {
+                0.0
+            }
         });
         let cleaned = fill_holes(&centre_piece(&ring));
         assert_eq!(cleaned.get(20, 22), 1.0, "hole filled");

@@ -94,11 +94,11 @@ fn stylize_to_size(selfie: &DynamicImage, style: Style, size: u32) -> Stylized {
         .map(|f| inward_distance(f, EDGE_FIELD_SIGMA * px));
     let backdrop = paint_backdrop(&photo, &mask, &params, out);
     let paper = (params.paper > 0.0).then(|| backdrop::paper_texture(out, out, params.paper));
-    let ragged =
-        (params.backdrop == Backdrop::Paper).then(|| backdrop::cloudy_noise(out, out, 40.0 * px, 5));
+    let ragged = (params.backdrop == Backdrop::Paper)
+        .then(|| backdrop::cloudy_noise(out, out, 40.0 * px, 5));
     // Uneven pigment: a wash is never one flat density.
-    let blotches =
-        (params.backdrop == Backdrop::Paper).then(|| backdrop::cloudy_noise(out, out, 90.0 * px, 3));
+    let blotches = (params.backdrop == Backdrop::Paper)
+        .then(|| backdrop::cloudy_noise(out, out, 90.0 * px, 3));
 
     let mut avatar = RgbaImage::new(out as u32, out as u32);
     let mut subject = RgbaImage::new(out as u32, out as u32);
@@ -111,7 +111,11 @@ fn stylize_to_size(selfie: &DynamicImage, style: Style, size: u32) -> Stylized {
             } else {
                 0.0
             };
-            let colour = [colours[0].get(x, y), colours[1].get(x, y), colours[2].get(x, y)];
+            let colour = [
+                colours[0].get(x, y),
+                colours[1].get(x, y),
+                colours[2].get(x, y),
+            ];
             let mut fg = paint(colour, lines.get(x, y), contour, &params, &tones);
             if let Some(blotches) = &blotches {
                 let density = 0.75 + 0.5 * blotches.get(x, y);
@@ -144,7 +148,12 @@ fn stylize_to_size(selfie: &DynamicImage, style: Style, size: u32) -> Stylized {
 
 fn to_rgba(colour: [f32; 3], alpha: f32) -> Rgba<u8> {
     let byte = |v: f32| (v * 255.0).round().clamp(0.0, 255.0) as u8;
-    Rgba([byte(colour[0]), byte(colour[1]), byte(colour[2]), byte(alpha)])
+    Rgba([
+        byte(colour[0]),
+        byte(colour[1]),
+        byte(colour[2]),
+        byte(alpha),
+    ])
 }
 
 /// The selfie as opaque RGB; transparent parts (PNG, WebP) are shown over white.
@@ -206,7 +215,9 @@ fn line_strength(smoothed: &Rgb, params: &StylizerParams, px: f32) -> Plane {
     let narrow = gaussian_blur(&lightness, sigma);
     let wide = gaussian_blur(&lightness, sigma * 1.6);
     let threshold = params.line_threshold;
-    let lines = wide.zip(&narrow, |w, n| smoothstep(threshold, threshold * 2.0, w - n));
+    let lines = wide.zip(&narrow, |w, n| {
+        smoothstep(threshold, threshold * 2.0, w - n)
+    });
     let min_pixels = ((MIN_LINE_PIXELS as f32 * px).round() as usize).max(3);
     drop_short_lines(&lines, min_pixels)
 }
@@ -230,8 +241,16 @@ fn drop_short_lines(lines: &Plane, min_pixels: usize) -> Plane {
         while let Some(i) = queue.pop_front() {
             piece.push(i);
             let (x, y) = ((i % width) as isize, (i / width) as isize);
-            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)]
-            {
+            for (dx, dy) in [
+                (-1, -1),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
                 let (nx, ny) = (x + dx, y + dy);
                 if nx < 0 || ny < 0 || nx >= width as isize || ny >= height as isize {
                     continue;
@@ -355,7 +374,13 @@ impl ToneMap {
 
 /// One subject pixel: tones, colour treatment, then ink (lines and the silhouette's
 /// contour), darkening the colour toward a deep shade of itself.
-fn paint(colour: [f32; 3], line: f32, contour: f32, params: &StylizerParams, tones: &ToneMap) -> [f32; 3] {
+fn paint(
+    colour: [f32; 3],
+    line: f32,
+    contour: f32,
+    params: &StylizerParams,
+    tones: &ToneMap,
+) -> [f32; 3] {
     let lightness = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2];
     let toned = tones.apply(lightness);
     let ink = (line * params.line_opacity).max(contour * 0.95).min(1.0);

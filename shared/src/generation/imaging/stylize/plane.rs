@@ -16,6 +16,7 @@ pub(super) struct Plane {
 pub(super) type Rgb = [Plane; 3];
 
 impl Plane {
+    #[cfg(test)]
     pub(super) fn filled(width: usize, height: usize, value: f32) -> Self {
         Self {
             width,
@@ -54,6 +55,7 @@ impl Plane {
         self.data[y * self.width + x]
     }
 
+    #[cfg(test)]
     pub(super) fn set(&mut self, x: usize, y: usize, value: f32) {
         self.data[y * self.width + x] = value;
     }
@@ -280,8 +282,14 @@ mod tests {
             base + if (x + y) % 2 == 0 { 0.03 } else { -0.03 }
         });
         let smoothed = guided_filter(&textured, &textured, 4, 0.01);
-        assert!((smoothed.get(10, 10) - smoothed.get(11, 10)).abs() < 0.01, "texture");
-        assert!(smoothed.get(28, 10) < 0.3 && smoothed.get(35, 10) > 0.7, "edge");
+        assert!(
+            (smoothed.get(10, 10) - smoothed.get(11, 10)).abs() < 0.01,
+            "texture"
+        );
+        assert!(
+            smoothed.get(28, 10) < 0.3 && smoothed.get(35, 10) > 0.7,
+            "edge"
+        );
     }
 
     #[test]

@@ -30,7 +30,11 @@ fn difference(a: &RgbaImage, b: &RgbaImage) -> f64 {
     let total: u64 = a
         .pixels()
         .zip(b.pixels())
-        .map(|(p, q)| (0..3).map(|c| u64::from(p.0[c].abs_diff(q.0[c]))).sum::<u64>())
+        .map(|(p, q)| {
+            (0..3)
+                .map(|c| u64::from(p.0[c].abs_diff(q.0[c])))
+                .sum::<u64>()
+        })
         .sum();
     total as f64 / (3 * a.width() * a.height()) as f64
 }
@@ -54,7 +58,10 @@ fn avatars_are_square_opaque_and_deterministic() {
         let made = render(style);
         assert_eq!(made.avatar.dimensions(), (SIZE, SIZE));
         assert_eq!(made.subject.dimensions(), (SIZE, SIZE));
-        assert!(made.avatar.pixels().all(|p| p.0[3] == 255), "{style}: opaque");
+        assert!(
+            made.avatar.pixels().all(|p| p.0[3] == 255),
+            "{style}: opaque"
+        );
     }
     let again = stylize_to_size(&FIXTURE, Style::Watercolor, SIZE);
     assert_eq!(again.avatar, render(Style::Watercolor).avatar);
@@ -85,7 +92,10 @@ fn chibi_has_a_bigger_head() {
             .count() as u32
     };
     let (anime, chibi) = (head_area(Style::Anime), head_area(Style::Chibi));
-    assert!(chibi as f32 > anime as f32 * 1.3, "chibi {chibi} vs anime {anime}");
+    assert!(
+        chibi as f32 > anime as f32 * 1.3,
+        "chibi {chibi} vs anime {anime}"
+    );
 }
 
 /// No seam: from one row of the background to the next, colours change gently.
@@ -106,8 +116,13 @@ fn backgrounds_have_no_seam() {
         for (x0, x1) in [(0, SIZE / 8), (SIZE * 7 / 8, SIZE)] {
             for y in 1..SIZE * 2 / 3 {
                 let (above, here) = (row_mean(y - 1, x0, x1), row_mean(y, x0, x1));
-                let step = (0..3).map(|c| (above[c] - here[c]).abs()).fold(0.0, f64::max);
-                assert!(step < 4.0, "{style}: a step of {step:.1} at row {y}, x {x0}..{x1}");
+                let step = (0..3)
+                    .map(|c| (above[c] - here[c]).abs())
+                    .fold(0.0, f64::max);
+                assert!(
+                    step < 4.0,
+                    "{style}: a step of {step:.1} at row {y}, x {x0}..{x1}"
+                );
             }
         }
     }
@@ -130,7 +145,10 @@ fn the_cut_out_is_the_person_with_a_soft_edge() {
         let opaque = subject.pixels().filter(|p| p.0[3] == 255).count();
         // An anti-aliased outline: about one partial pixel per outline pixel, so a few
         // hundred at this size, and far fewer than the opaque ones.
-        assert!(partial > 150 && partial * 20 < opaque, "{style}: {partial} partial pixels");
+        assert!(
+            partial > 150 && partial * 20 < opaque,
+            "{style}: {partial} partial pixels"
+        );
     }
 }
 
@@ -142,11 +160,14 @@ fn the_cut_out_edge_has_no_background_halo() {
     let subject = &render(Style::Watercolor).subject;
     // On the row of the cheeks, walk in from the left to the first opaque pixel.
     let y = SIZE * 2 / 5;
-    let edge = (0..SIZE).find(|x| subject.get_pixel(*x, y).0[3] == 255).unwrap();
+    let edge = (0..SIZE)
+        .find(|x| subject.get_pixel(*x, y).0[3] == 255)
+        .unwrap();
     let background = photo.get_pixel(3, y).0;
     let inside = photo.get_pixel(edge + 10, y).0;
     let at_edge = subject.get_pixel(edge, y).0;
-    let distance = |a: [u8; 3], b: [u8; 4]| (0..3).map(|c| i32::from(a[c].abs_diff(b[c]))).sum::<i32>();
+    let distance =
+        |a: [u8; 3], b: [u8; 4]| (0..3).map(|c| i32::from(a[c].abs_diff(b[c]))).sum::<i32>();
     assert!(
         distance(inside, at_edge) < distance(background, at_edge),
         "edge {at_edge:?} is nearer the background {background:?} than the person {inside:?}"
@@ -188,7 +209,11 @@ fn distances_come_back_from_a_blurred_edge() {
 #[test]
 fn odd_inputs_do_not_panic() {
     for (width, height) in [(1, 1), (3, 200), (200, 3), (40, 40)] {
-        let tiny = DynamicImage::ImageRgb8(RgbImage::from_pixel(width, height, RgbPixel([90, 120, 200])));
+        let tiny = DynamicImage::ImageRgb8(RgbImage::from_pixel(
+            width,
+            height,
+            RgbPixel([90, 120, 200]),
+        ));
         for style in Style::ALL {
             let made = stylize_to_size(&tiny, style, 64);
             assert_eq!(made.avatar.dimensions(), (64, 64));

@@ -69,7 +69,10 @@ pub(super) fn bulge(plane: &Plane, head: Head, scale: f32, reach: f32, size: usi
             let u = r / outer;
             1.0 - strength * (1.0 - u * u).powi(2)
         };
-        plane.sample((head.cx + dx * factor) * zoom, (head.cy + dy * factor) * zoom)
+        plane.sample(
+            (head.cx + dx * factor) * zoom,
+            (head.cy + dy * factor) * zoom,
+        )
     })
 }
 
@@ -109,7 +112,10 @@ mod tests {
                 .map(|(x, y)| p.get(x, y))
                 .sum()
         };
-        assert!(area(&warped, 0..85) > area(&mask, 0..85) * 1.3, "bigger head");
+        assert!(
+            area(&warped, 0..85) > area(&mask, 0..85) * 1.3,
+            "bigger head"
+        );
         assert_eq!(warped.get(5, 125), mask.get(5, 125), "far corner untouched");
     }
 }
