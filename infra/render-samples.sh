@@ -4,13 +4,14 @@
 # judge what a newcomer without provider keys is shown.
 #
 # The photographs are scikit-image's public-domain sample portraits (astronaut.png, a NASA
-# portrait; camera.png, the cameraman): the repo does not hold them. They are taken from
+# portrait; camera.png, the cameraman, grey, rendered with RENDER_ALL=1): the repo does
+# not hold them. They are taken from
 # scikit-image's wheel on PyPI, downloaded once into the git-ignored .local/ cache.
 #
 #   ./infra/render-samples.sh [output-dir]      (default: .local/stylizer-samples)
 #
 # Set RENDER_RELEASE=1 to render with an optimised build (the times it prints are then
-# the ones that matter for deployment). Without network and without a cached wheel, only
+# the ones that matter for deployment; a debug build takes 10-20 s a style). Without network and without a cached wheel, only
 # the fixture is rendered, and the script says so.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,7 +41,9 @@ PY
     echo "render-samples: scikit-image's wheel could not be downloaded; rendering the fixture only" >&2
   fi
 fi
-for photo in astronaut camera; do
+wanted=(astronaut)
+if [ "${RENDER_ALL:-0}" = 1 ]; then wanted+=(camera); fi
+for photo in "${wanted[@]}"; do
   if [ -f "$CACHE/$photo.png" ]; then photos+=("$CACHE/$photo.png"); fi
 done
 

@@ -26,3 +26,6 @@ cargo build --workspace --bins --locked
 
 echo "==> cargo test"
 cargo test --workspace --locked -- "$@"
+
+echo "==> the local stylizer's pictures, on the fixture and a real photograph"
+./infra/render-samples.sh "$ROOT/.local/stylizer-samples"
