@@ -4,8 +4,7 @@
 use image::{Rgba, RgbaImage};
 
 use crate::generation::imaging::inspect::decode_selfie;
-use crate::generation::imaging::sticker::with_mask;
-use crate::generation::imaging::stylize::{portrait_mask, stylize};
+use crate::generation::imaging::stylize::{Stylized, stylize};
 use crate::generation::style::Style;
 use crate::providers::{Background, OpenAiClient, ProviderError};
 
@@ -68,10 +67,9 @@ impl AvatarMaker {
             Self::LocalStylizer => {
                 let selfie = decode_selfie(selfie)
                     .map_err(|_| ProviderError::InvalidInput("the selfie does not decode"))?;
-                let avatar = stylize(&selfie, style);
-                // No segmentation model locally: an elliptical head-and-shoulders mask
-                // stands in for the subject cut-out.
-                let subject = with_mask(&avatar, &portrait_mask(avatar.width()));
+                // The stylizer cuts the person out itself (from colours and framing, not
+                // a segmentation model).
+                let Stylized { avatar, subject } = stylize(&selfie, style);
                 Ok(Made { avatar, subject })
             }
         }

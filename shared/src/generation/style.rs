@@ -65,76 +65,119 @@ impl Style {
     /// The settings the local stylizer (`imaging::stylize`) uses for this style.
     pub fn stylizer(self) -> StylizerParams {
         match self {
-            // Cel look: a mid-sized palette, crisp dark outlines, a little extra colour.
+            // Cel look: skin smoothed flat, a few soft tones, thin dark-brown lines on the
+            // strong edges only, the background thrown out of focus.
             Self::Anime => StylizerParams {
-                palette_size: 12,
-                smoothing_passes: 3,
-                smoothing_range: 28.0,
-                edge_threshold: 24.0,
-                outline_px: 4,
-                outline_opacity: 0.95,
-                ink_darkness: 0.22,
+                smoothing_passes: 2,
+                smoothing_radius: 6.0,
+                smoothing_range: 30.0,
+                tones: 4,
+                tone_softness: 0.35,
                 saturation: 1.25,
-                lightness_lift: 0.04,
-                wash_blur: 0.0,
+                lightness_lift: 0.05,
+                line_width: 2.5,
+                line_threshold: 0.035,
+                line_opacity: 0.85,
+                ink_darkness: 0.3,
+                contour_px: 3.0,
+                head_scale: 1.0,
+                bleed: 0.0,
+                paper: 0.0,
+                backdrop: Backdrop::SoftFocus,
             },
-            // Stickers-in-a-manga look: fewer, brighter colours, flatter regions, bold lines.
+            // Super-deformed: a big head, flatter and brighter colours, fewer and rounder
+            // lines, a thick outline, a pastel polka-dot background.
             Self::Chibi => StylizerParams {
-                palette_size: 8,
-                smoothing_passes: 4,
+                smoothing_passes: 3,
+                smoothing_radius: 6.0,
                 smoothing_range: 36.0,
-                edge_threshold: 30.0,
-                outline_px: 6,
-                outline_opacity: 1.0,
-                ink_darkness: 0.12,
+                tones: 3,
+                tone_softness: 0.5,
                 saturation: 1.45,
-                lightness_lift: 0.10,
-                wash_blur: 0.0,
+                lightness_lift: 0.16,
+                line_width: 4.0,
+                line_threshold: 0.05,
+                line_opacity: 0.9,
+                ink_darkness: 0.35,
+                contour_px: 6.0,
+                head_scale: 1.7,
+                bleed: 0.0,
+                paper: 0.0,
+                backdrop: Backdrop::PolkaDots,
             },
-            // Washes: more, paler colours whose borders are blurred, with faint thin lines.
+            // Washes: pale layers of colour with very soft steps, bleeding at their borders
+            // and pooling at their rims, faint pencil lines, on paper that shows through.
             Self::Watercolor => StylizerParams {
-                palette_size: 16,
-                smoothing_passes: 4,
-                smoothing_range: 32.0,
-                edge_threshold: 20.0,
-                outline_px: 2,
-                outline_opacity: 0.45,
+                smoothing_passes: 2,
+                smoothing_radius: 8.0,
+                smoothing_range: 36.0,
+                tones: 5,
+                tone_softness: 0.9,
+                saturation: 0.9,
+                lightness_lift: 0.25,
+                line_width: 2.0,
+                line_threshold: 0.045,
+                line_opacity: 0.45,
                 ink_darkness: 0.45,
-                saturation: 0.85,
-                lightness_lift: 0.22,
-                wash_blur: 3.5,
+                contour_px: 0.0,
+                head_scale: 1.0,
+                bleed: 3.0,
+                paper: 0.14,
+                backdrop: Backdrop::Paper,
             },
         }
     }
 }
 
-/// How the local stylizer renders one style. Sizes are for the 1024×1024 output.
+/// How the local stylizer renders one style. Sizes are in pixels of the 1024×1024 output.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StylizerParams {
-    /// Colours left after quantization (k in k-means).
-    pub palette_size: usize,
-    /// Passes of the edge-preserving (bilateral) filter; more passes give flatter regions.
+    /// Passes of the edge-preserving smoother (a guided filter) that takes skin texture,
+    /// pores and noise away while keeping the outlines of eyes, mouth and hair.
     pub smoothing_passes: u8,
-    /// The colour distance (RGB, 0–441) over which the bilateral filter stops averaging:
-    /// larger values merge more shades into one flat region.
+    /// Its window radius; larger windows flatten larger areas.
+    pub smoothing_radius: f32,
+    /// The contrast (0–255) below which it flattens: texture under it goes, edges above
+    /// it stay.
     pub smoothing_range: f32,
-    /// Canny's high threshold on the smoothed image's luma; the low one is half of it.
-    /// Lower values draw more lines.
-    pub edge_threshold: f32,
-    /// Outline width in pixels, roughly: edges are found at half size, so a line is two
-    /// pixels wide at least, and each step of two above that thickens it by dilation.
-    pub outline_px: u8,
-    /// How opaque outlines are, 0–1.
-    pub outline_opacity: f32,
-    /// Outline ink is the colour under it scaled by this factor (0 is black): tinted
-    /// lines, as anime inks skin with dark brown rather than black.
-    pub ink_darkness: f32,
-    /// Palette saturation factor: 1 leaves colours as they are, above 1 makes them vivid.
+    /// Cel tones of lightness across the subject (0: continuous shading).
+    pub tones: u8,
+    /// How soft the step from one tone to the next is, as a fraction of a tone (0–1).
+    pub tone_softness: f32,
+    /// Saturation factor: 1 leaves colours as they are, above 1 makes them vivid.
     pub saturation: f32,
-    /// How far palette colours move toward white, 0–1 (pastel tones).
+    /// How far colours move toward white, 0–1 (pastel tones).
     pub lightness_lift: f32,
-    /// Gaussian sigma, in pixels, that softens the borders between colour regions (0: crisp).
-    pub wash_blur: f32,
+    /// Line width: lines are drawn only where the smoothed picture has a dark edge.
+    pub line_width: f32,
+    /// The edge contrast (0–1) a line needs: higher draws fewer, only the strongest.
+    pub line_threshold: f32,
+    /// How opaque lines are, 0–1.
+    pub line_opacity: f32,
+    /// Ink is the colour under it scaled by this factor (0 is black): tinted lines, as
+    /// anime inks skin with dark brown rather than black.
+    pub ink_darkness: f32,
+    /// Width of the line drawn along the person's silhouette (0: none).
+    pub contour_px: f32,
+    /// How many times the head is enlarged at its centre (1: not at all).
+    pub head_scale: f32,
+    /// Blur, in pixels, by which colours bleed into each other (0: crisp).
+    pub bleed: f32,
+    /// How strongly paper texture shows (0: none).
+    pub paper: f32,
+    /// What is painted behind the person.
+    pub backdrop: Backdrop,
+}
+
+/// The background of a locally stylized avatar: never the photo's own busy background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backdrop {
+    /// The photo's background with the person removed, blurred and lightened.
+    SoftFocus,
+    /// A pastel colour with polka dots.
+    PolkaDots,
+    /// Watercolour paper with a pale wash of the background's colours.
+    Paper,
 }
 
 impl fmt::Display for Style {
@@ -205,13 +248,12 @@ mod tests {
     #[test]
     fn styles_render_differently() {
         let [anime, chibi, watercolor] = Style::ALL.map(Style::stylizer);
-        assert!(chibi.palette_size < anime.palette_size);
-        assert!(chibi.outline_px > anime.outline_px);
-        assert!(watercolor.outline_opacity < anime.outline_opacity);
-        assert!(watercolor.wash_blur > 0.0 && anime.wash_blur == 0.0);
-        for params in Style::ALL.map(Style::stylizer) {
-            assert!((2..=32).contains(&params.palette_size));
-            assert!(params.outline_px >= 2);
-        }
+        assert!(chibi.head_scale > 1.2 && anime.head_scale == 1.0);
+        assert!(chibi.contour_px > anime.contour_px && watercolor.contour_px == 0.0);
+        assert!(watercolor.line_opacity < anime.line_opacity);
+        assert!(watercolor.bleed > 0.0 && anime.bleed == 0.0);
+        assert!(chibi.lightness_lift > anime.lightness_lift);
+        let backdrops = [anime.backdrop, chibi.backdrop, watercolor.backdrop];
+        assert!(backdrops[0] != backdrops[1] && backdrops[1] != backdrops[2]);
     }
 }

@@ -16,4 +16,4 @@ pub use bubble::{Quote, QuoteError, add_speech_bubble};
 pub use bundle::{BundleError, Deliverable, bundle_zip, encode_png};
 pub use inspect::{ImageCheckError, ImageInfo, ImageKind, decode_selfie, inspect_image};
 pub use sticker::{die_cut_sticker, with_mask};
-pub use stylize::{AVATAR_SIZE, portrait_mask, stylize};
+pub use stylize::{AVATAR_SIZE, Stylized, portrait_mask, stylize};

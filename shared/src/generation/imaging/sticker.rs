@@ -17,8 +17,6 @@ const SILHOUETTE_ALPHA: u8 = 128;
 /// The image with its alpha multiplied by `mask` (255 keeps a pixel, 0 clears it).
 /// A mask of another size is stretched to the image's.
 ///
-/// Locally this cuts the subject out with `stylize::portrait_mask`, an approximation:
-/// the local stylizer has no segmentation model.
 pub fn with_mask(image: &RgbaImage, mask: &GrayImage) -> RgbaImage {
     let resized;
     let mask = if mask.dimensions() == image.dimensions() {
