@@ -8,9 +8,12 @@ ROOT="$(cd "$WEB/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$ROOT"
-cargo run --quiet -p shared --example imaging_samples "$work"
+# Workspace-wide, as every other build here: `-p shared` alone would rebuild the AWS SDK
+# with another feature set.
+cargo build --quiet --locked --workspace --examples
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/imaging_samples" "$work" tests/fixtures/selfie.jpg
 mkdir -p "$WEB/public/samples"
 for style in anime chibi watercolor; do
-  cwebp -quiet -resize 320 0 -q 72 -m 6 "$work/avatar-$style.png" -o "$WEB/public/samples/$style.webp"
+  cwebp -quiet -resize 320 0 -q 72 -m 6 "$work/selfie/avatar-$style.png" -o "$WEB/public/samples/$style.webp"
 done
 ls -l "$WEB/public/samples"
