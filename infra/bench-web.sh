@@ -30,7 +30,8 @@ STACK_PREFIX=bench-web- start_stack "127.0.0.1:$stack_port" "http://127.0.0.1:$m
 out="$ROOT/web/test-results/bench.json"
 rm -f "$out"
 echo "==> measuring in Chromium (BENCH_RUNS=${BENCH_RUNS:-5})"
-(cd web && BASE_URL="http://localhost:$stack_port" BENCH_OUT="$out" npx playwright test -c playwright.bench.config.ts)
+(cd web && BASE_URL="http://localhost:$stack_port" MAIL_URL="http://localhost:$stack_port/_local/mail.json" \
+  BENCH_OUT="$out" npx playwright test -c playwright.bench.config.ts)
 
 python3 - "$out" <<'PY'
 import datetime, json, re, sys

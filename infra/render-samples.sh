@@ -49,6 +49,8 @@ done
 
 profile=()
 if [ "${RENDER_RELEASE:-0}" = 1 ]; then profile=(--release); fi
-cargo run --quiet --locked "${profile[@]}" -p shared --example imaging_samples -- \
+cargo build --quiet --locked "${profile[@]}" --workspace --examples
+bin="${CARGO_TARGET_DIR:-$ROOT/target}/$([ "${RENDER_RELEASE:-0}" = 1 ] && echo release || echo debug)/examples/imaging_samples"
+"$bin" \
   "$OUT" tests/fixtures/selfie.jpg "${photos[@]}"
 echo "==> stylizer samples (open overview.png in each folder): $OUT"

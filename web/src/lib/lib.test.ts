@@ -114,7 +114,7 @@ describe('polling backoff', () => {
       });
     });
     expect(seen).toEqual(['queued', 'generating', 'ready']);
-    expect(delays).toEqual([1000, 1500]);
+    expect(delays).toEqual([400, 440]);
   });
 
   it('keeps going after a passing error, honouring Retry-After, and stops on a fatal one', async () => {

@@ -6,11 +6,14 @@ export interface Backoff {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, factor: 1.5, maxMs: 10_000 };
+// A job is usually ready 2-5 s after the upload, and the person waits for whatever gap the
+// poll leaves after that: gaps stay under a second for the first 10 s (about 15 small GETs),
+// then grow to 5 s. (1 s ×1.5 left a 2.3 s gap around 4 s: a third of the wait.)
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 400, factor: 1.1, maxMs: 5000 };
 
 /** The wait before attempt `attempt` (0-based), honouring a server's Retry-After if longer. */
 export function nextDelay(attempt: number, backoff: Backoff = DEFAULT_BACKOFF, retryAfterSeconds: number | null = null): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** attempt);
+  const base = Math.round(Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** attempt));
   return Math.max(base, (retryAfterSeconds ?? 0) * 1000);
 }
 
