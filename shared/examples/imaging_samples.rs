@@ -63,7 +63,7 @@ fn render(picture: &Path, quote: &Quote) -> Result<Vec<Deliverable>, Box<dyn std
         let Stylized { avatar, subject } = stylize(&selfie, style);
         let stylized = started.elapsed();
         let sticker = die_cut_sticker(&subject, STICKER_BORDER_PX);
-        let bubble = add_speech_bubble(&avatar, quote);
+        let bubble = add_speech_bubble(&avatar, &subject, quote);
         let preview = on_checkerboard(&sticker);
         println!(
             "{}: {style} in {} ms (sticker and bubble {} ms more)",

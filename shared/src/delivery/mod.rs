@@ -206,7 +206,7 @@ impl GenerationWorker {
             files.push(Deliverable {
                 file_name: "speech-bubble.png".into(),
                 content_type: "image/png",
-                bytes: encode_png(&add_speech_bubble(&made.avatar, &quote)),
+                bytes: encode_png(&add_speech_bubble(&made.avatar, &made.subject, &quote)),
             });
         }
         files.push(Deliverable {

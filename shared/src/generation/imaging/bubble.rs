@@ -70,10 +70,23 @@ const MIN_OUTLINE_PX: f32 = 2.0;
 const TAIL_TARGET: (f32, f32) = (0.5, 0.45);
 const TAIL_LENGTH: f32 = 0.075;
 
+/// Space kept between the bubble and the person, as a fraction of the shorter side.
+const PERSON_GAP: f32 = 0.02;
+
 /// `avatar` with a speech bubble holding `quote` in its upper part, the tail pointing at
 /// the subject. The quote is wrapped to the bubble and set as large as fits.
-pub fn add_speech_bubble(avatar: &RgbaImage, quote: &Quote) -> RgbaImage {
-    let layout = BubbleLayout::fit(avatar.width(), avatar.height(), quote.as_str());
+///
+/// `subject` is the person cut out on transparency, at the avatar's size: the bubble goes
+/// in the top corner beside their head with the most room, clear of the face. When there
+/// is no such room (or no cut-out of that size), it goes top left, over whatever is there.
+pub fn add_speech_bubble(avatar: &RgbaImage, subject: &RgbaImage, quote: &Quote) -> RgbaImage {
+    let (width, height) = avatar.dimensions();
+    let person = (subject.dimensions() == (width, height))
+        .then(|| Person::of(subject))
+        .flatten();
+    let layout = person
+        .and_then(|person| BubbleLayout::fit_beside(width, height, quote.as_str(), &person))
+        .unwrap_or_else(|| BubbleLayout::fit(width, height, quote.as_str()));
     if !layout.fits {
         // Quote::parse's length limit should make this impossible; the text is still
         // drawn, at the smallest size, and may run past the bubble.
@@ -105,6 +118,94 @@ impl Rect {
 
     fn height(&self) -> f32 {
         self.bottom - self.top
+    }
+}
+
+/// Which top corner the bubble sits in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// Where the person is, from the alpha of their cut-out: on each row, the leftmost and
+/// rightmost pixel that is mostly opaque; and where their mouth roughly is.
+#[derive(Debug, Clone)]
+struct Person {
+    rows: Vec<Option<(f32, f32)>>,
+    mouth: (f32, f32),
+}
+
+impl Person {
+    /// `None` when the cut-out is empty.
+    fn of(subject: &RgbaImage) -> Option<Self> {
+        let (width, height) = subject.dimensions();
+        let rows: Vec<Option<(f32, f32)>> = (0..height)
+            .map(|y| {
+                let opaque = |x: &u32| subject.get_pixel(*x, y).0[3] >= 128;
+                let left = (0..width).find(opaque)?;
+                let right = (0..width).rev().find(opaque)?;
+                Some((left as f32, right as f32 + 1.0))
+            })
+            .collect();
+        let top = rows.iter().position(Option::is_some)?;
+        // A portrait's mouth is about a fifth of the side below the top of the hair,
+        // in the middle of the silhouette there.
+        let unit = width.min(height) as f32;
+        let mouth_row = (top + (0.2 * unit) as usize).min(height as usize - 1);
+        let (left, right) = rows[mouth_row].or(rows[top])?;
+        Some(Self {
+            rows,
+            mouth: ((left + right) / 2.0, mouth_row as f32),
+        })
+    }
+
+    /// Whether (x, y) is within `gap` of the person, looking along the row only.
+    fn near(&self, x: f32, y: f32, gap: f32) -> bool {
+        let row = y.max(0.0) as usize;
+        self.rows
+            .get(row)
+            .copied()
+            .flatten()
+            .is_some_and(|(left, right)| x > left - gap && x < right + gap)
+    }
+
+    /// The tail's tip moved back toward its base until the tail keeps half the gap from
+    /// the person: it points at them without drawing over their hair or face.
+    fn stop_short(&self, a: (f32, f32), b: (f32, f32), tip: (f32, f32), gap: f32) -> (f32, f32) {
+        let base = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+        let steps = (tip.0 - base.0).hypot(tip.1 - base.1).ceil().max(1.0) as usize;
+        let at = |t: f32| (base.0 + (tip.0 - base.0) * t, base.1 + (tip.1 - base.1) * t);
+        // The tail's edges run from the base's ends to the tip: check those too.
+        let touches = |t: f32| {
+            let point = at(t);
+            let lerp = |p: (f32, f32)| (p.0 + (tip.0 - p.0) * t, p.1 + (tip.1 - p.1) * t);
+            [point, lerp(a), lerp(b)]
+                .iter()
+                .any(|p| self.near(p.0, p.1, gap / 2.0))
+        };
+        let last_clear = (1..=steps)
+            .map(|i| i as f32 / steps as f32)
+            .take_while(|t| !touches(*t))
+            .last()
+            .unwrap_or(0.0);
+        at(last_clear)
+    }
+
+    /// The width free of the person on `side` over the rows `top..bottom`, from the
+    /// bubble's margin to the person's edge less a gap.
+    fn room(&self, side: Side, top: f32, bottom: f32, width: f32, gap: f32) -> f32 {
+        let margin = BUBBLE_LEFT * width;
+        let rows = (top.max(0.0) as usize)..(bottom.ceil() as usize).min(self.rows.len());
+        self.rows[rows]
+            .iter()
+            .flatten()
+            .map(|(left, right)| match side {
+                Side::Left => left - gap - margin,
+                Side::Right => width - margin - (right + gap),
+            })
+            .fold(width - 2.0 * margin, f32::min)
+            .max(0.0)
     }
 }
 
@@ -143,7 +244,7 @@ impl BubbleLayout {
                 MAX_BUBBLE_WIDTH * width - 2.0 * PADDING_X * font_px,
                 |line| text_width(line, font_px),
             );
-            let fits = fits_bubble(&lines, font_px, width, height);
+            let fits = fits_bubble(&lines, font_px, MAX_BUBBLE_WIDTH * width, height);
             chosen = Some((font_px, lines, fits));
             if fits {
                 break;
@@ -151,27 +252,95 @@ impl BubbleLayout {
         }
         // The range always has at least one size; an empty image gets an empty layout.
         let (font_px, lines, fits) = chosen.unwrap_or((min_font, Vec::new(), false));
+        let target = (TAIL_TARGET.0 * width, TAIL_TARGET.1 * height);
         Self {
-            shape: bubble_shape(width, height, &lines, font_px),
+            shape: bubble_shape(width, height, &lines, font_px, Side::Left, target),
             font_px,
             lines,
             fits,
         }
     }
+
+    /// The largest font size at which the quote fits in a top corner without touching
+    /// the person, on whichever side that size fits (the roomier side when both do);
+    /// `None` when no size fits either side.
+    fn fit_beside(width: u32, height: u32, text: &str, person: &Person) -> Option<Self> {
+        let (width, height) = (width as f32, height as f32);
+        let unit = width.min(height);
+        let (max_font, min_font) = (MAX_FONT * unit, MIN_FONT * unit);
+        let gap = PERSON_GAP * unit;
+        let top = BUBBLE_TOP * height;
+        for step in 0..=FONT_STEPS {
+            let font_px = max_font - (max_font - min_font) * step as f32 / FONT_STEPS as f32;
+            let fitted = [Side::Left, Side::Right].map(|side| {
+                wrap_beside(text, font_px, width, height, |bottom| {
+                    person.room(side, top, bottom, width, gap)
+                })
+                .map(|(lines, room)| (side, lines, room))
+            });
+            let best = fitted
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| a.2.total_cmp(&b.2));
+            if let Some((side, lines, _)) = best {
+                let mut shape = bubble_shape(width, height, &lines, font_px, side, person.mouth);
+                shape.tail[2] = person.stop_short(shape.tail[0], shape.tail[1], shape.tail[2], gap);
+                return Some(Self {
+                    shape,
+                    font_px,
+                    lines,
+                    fits: true,
+                });
+            }
+        }
+        None
+    }
 }
 
-/// Whether `lines` set at `font_px` fit the largest bubble allowed.
-fn fits_bubble(lines: &[String], font_px: f32, width: f32, height: f32) -> bool {
+/// The quote wrapped at `font_px` to fit both the largest bubble allowed and the room
+/// beside the person (`room_to` gives it down to a bubble bottom), with that room.
+/// Narrower lines make a taller bubble, which may meet wider shoulders: a few rounds
+/// of wrapping to the room left settle it.
+fn wrap_beside(
+    text: &str,
+    font_px: f32,
+    width: f32,
+    height: f32,
+    room_to: impl Fn(f32) -> f32,
+) -> Option<(Vec<String>, f32)> {
+    let mut max_width = MAX_BUBBLE_WIDTH * width;
+    for _ in 0..4 {
+        let lines = wrap_lines(text, max_width - 2.0 * PADDING_X * font_px, |line| {
+            text_width(line, font_px)
+        });
+        if !fits_bubble(&lines, font_px, max_width, height) {
+            return None;
+        }
+        let (body_width, body_height) = body_size(&lines, font_px);
+        let room = room_to(BUBBLE_TOP * height + body_height);
+        if body_width <= room {
+            return Some((lines, room));
+        }
+        if room < 4.0 * font_px {
+            return None;
+        }
+        max_width = room;
+    }
+    None
+}
+
+/// Whether `lines` set at `font_px` fit a bubble at most `max_width` wide and as tall as
+/// allowed.
+fn fits_bubble(lines: &[String], font_px: f32, max_width: f32, height: f32) -> bool {
     let text_height = lines.len() as f32 * LINE_SPACING * font_px;
     text_height + 2.0 * PADDING_Y * font_px <= MAX_BUBBLE_HEIGHT * height
-        && lines.iter().all(|line| {
-            text_width(line, font_px) + 2.0 * PADDING_X * font_px <= MAX_BUBBLE_WIDTH * width
-        })
+        && lines
+            .iter()
+            .all(|line| text_width(line, font_px) + 2.0 * PADDING_X * font_px <= max_width)
 }
 
-/// The bubble around `lines` set at `font_px`, anchored at the top left of the image.
-fn bubble_shape(width: f32, height: f32, lines: &[String], font_px: f32) -> BubbleShape {
-    let unit = width.min(height);
+/// The bubble body's width and height around `lines` set at `font_px`.
+fn body_size(lines: &[String], font_px: f32) -> (f32, f32) {
     let widest = lines
         .iter()
         .map(|line| text_width(line, font_px))
@@ -179,10 +348,29 @@ fn bubble_shape(width: f32, height: f32, lines: &[String], font_px: f32) -> Bubb
     // Short quotes still get a bubble wide enough to carry its tail.
     let body_width = (widest + 2.0 * PADDING_X * font_px).max(4.0 * font_px);
     let body_height = lines.len() as f32 * LINE_SPACING * font_px + 2.0 * PADDING_Y * font_px;
+    (body_width, body_height)
+}
+
+/// The bubble around `lines` set at `font_px`, anchored at the top corner on `side`, its
+/// tail aimed at `target`.
+fn bubble_shape(
+    width: f32,
+    height: f32,
+    lines: &[String],
+    font_px: f32,
+    side: Side,
+    target: (f32, f32),
+) -> BubbleShape {
+    let unit = width.min(height);
+    let (body_width, body_height) = body_size(lines, font_px);
+    let left = match side {
+        Side::Left => BUBBLE_LEFT * width,
+        Side::Right => width - BUBBLE_LEFT * width - body_width,
+    };
     let body = Rect {
-        left: BUBBLE_LEFT * width,
+        left,
         top: BUBBLE_TOP * height,
-        right: BUBBLE_LEFT * width + body_width,
+        right: left + body_width,
         bottom: BUBBLE_TOP * height + body_height,
     };
     let corner_radius = (0.45 * body_width.min(body_height)).min(1.4 * font_px);
@@ -190,7 +378,7 @@ fn bubble_shape(width: f32, height: f32, lines: &[String], font_px: f32) -> Bubb
     BubbleShape {
         body,
         corner_radius,
-        tail: tail_triangle(&body, corner_radius, outline_width, width, height),
+        tail: tail_triangle(&body, corner_radius, outline_width, unit, side, target),
         outline_width,
     }
 }
@@ -201,18 +389,22 @@ fn tail_triangle(
     body: &Rect,
     corner_radius: f32,
     outline_width: f32,
-    width: f32,
-    height: f32,
+    unit: f32,
+    side: Side,
+    (target_x, target_y): (f32, f32),
 ) -> [(f32, f32); 3] {
-    let unit = width.min(height);
     let straight = (body.left + corner_radius, body.right - corner_radius);
     let half_base = (0.03 * unit).min((straight.1 - straight.0) / 2.0).max(1.0);
-    let base_x = (body.left + 0.7 * body.width()).clamp(
+    // Toward the end nearer the person.
+    let along = match side {
+        Side::Left => 0.7,
+        Side::Right => 0.3,
+    };
+    let base_x = (body.left + along * body.width()).clamp(
         straight.0 + half_base,
         (straight.1 - half_base).max(straight.0 + half_base),
     );
     let base_y = body.bottom - 2.0 * outline_width;
-    let (target_x, target_y) = (TAIL_TARGET.0 * width, TAIL_TARGET.1 * height);
     let (dx, dy) = (target_x - base_x, (target_y - base_y).max(1.0));
     let length = (dx * dx + dy * dy).sqrt();
     let reach = TAIL_LENGTH * unit + 2.0 * outline_width;
@@ -563,7 +755,7 @@ mod tests {
         let avatar = RgbaImage::from_pixel(1024, 1024, grey);
         let quote = Quote::parse(EXAMPLE).unwrap();
         let layout = BubbleLayout::fit(1024, 1024, quote.as_str());
-        let result = add_speech_bubble(&avatar, &quote);
+        let result = add_speech_bubble(&avatar, &RgbaImage::new(1024, 1024), &quote);
 
         let inner = Rect {
             left: layout.shape.body.left + layout.shape.corner_radius,
@@ -618,6 +810,7 @@ mod tests {
         // The tip itself is drawn: dark outline around it.
         let result = add_speech_bubble(
             &RgbaImage::from_pixel(1024, 1024, Rgba([128, 128, 128, 255])),
+            &RgbaImage::new(1024, 1024),
             &Quote::parse("Hi!").unwrap(),
         );
         let base = layout.shape.tail[0];
@@ -634,9 +827,58 @@ mod tests {
     fn degenerate_canvases_do_not_hang_or_panic() {
         let quote = Quote::parse(EXAMPLE).unwrap();
         for (width, height) in [(0, 0), (1, 1), (3, 500), (500, 3)] {
-            let result = add_speech_bubble(&RgbaImage::new(width, height), &quote);
+            let canvas = RgbaImage::new(width, height);
+            let result = add_speech_bubble(&canvas, &canvas, &quote);
             assert_eq!(result.dimensions(), (width, height));
         }
+    }
+
+    /// A cut-out of a head (a disc) over shoulders, the head's centre at `head_x`.
+    fn silhouette(side: u32, head_x: f32) -> RgbaImage {
+        RgbaImage::from_fn(side, side, |x, y| {
+            let (fx, fy) = (x as f32 / side as f32, y as f32 / side as f32);
+            let head = ((fx - head_x) / 0.2).powi(2) + ((fy - 0.38) / 0.26).powi(2) < 1.0;
+            let shoulders = fy > 0.7 && (fx - 0.5).abs() < 0.45;
+            Rgba([200, 150, 120, if head || shoulders { 255 } else { 0 }])
+        })
+    }
+
+    #[test]
+    fn the_bubble_goes_beside_the_head_on_the_roomier_side() {
+        let quote = Quote::parse(EXAMPLE).unwrap();
+        for (head_x, side) in [(0.62, Side::Left), (0.38, Side::Right)] {
+            let subject = silhouette(1024, head_x);
+            let person = Person::of(&subject).unwrap();
+            let layout = BubbleLayout::fit_beside(1024, 1024, EXAMPLE, &person).unwrap();
+            let body = layout.shape.body;
+            let on_left = body.right < 512.0;
+            assert_eq!(on_left, side == Side::Left, "head at {head_x}: {body:?}");
+            assert!(layout.font_px >= MIN_FONT * 1024.0);
+            assert!(body.left >= 0.0 && body.right <= 1024.0 && body.top >= 0.0);
+            // Nothing of the bubble's body is drawn over the person.
+            let drawn = add_speech_bubble(&RgbaImage::new(1024, 1024), &subject, &quote);
+            let covered = subject
+                .enumerate_pixels()
+                .filter(|(x, y, p)| {
+                    p.0[3] == 255 && (*y as f32) < body.bottom && drawn.get_pixel(*x, *y).0[3] > 0
+                })
+                .count();
+            assert_eq!(covered, 0, "head at {head_x}");
+        }
+    }
+
+    #[test]
+    fn a_person_filling_the_picture_gets_the_usual_bubble() {
+        let everywhere = RgbaImage::from_pixel(512, 512, Rgba([0, 0, 0, 255]));
+        let person = Person::of(&everywhere).unwrap();
+        assert!(BubbleLayout::fit_beside(512, 512, EXAMPLE, &person).is_none());
+        let drawn = add_speech_bubble(&everywhere, &everywhere, &Quote::parse(EXAMPLE).unwrap());
+        let usual = BubbleLayout::fit(512, 512, EXAMPLE);
+        let inside = drawn.get_pixel(
+            (usual.shape.body.left + usual.shape.corner_radius) as u32,
+            ((usual.shape.body.top + usual.shape.body.bottom) / 2.0) as u32,
+        );
+        assert_eq!(inside.0, [255, 255, 255, 255]);
     }
 
     #[test]
@@ -660,7 +902,8 @@ mod tests {
 
     #[test]
     fn drawing_on_a_transparent_sticker_keeps_the_outside_transparent() {
-        let result = add_speech_bubble(&RgbaImage::new(600, 600), &Quote::parse(EXAMPLE).unwrap());
+        let clear = RgbaImage::new(600, 600);
+        let result = add_speech_bubble(&clear, &clear, &Quote::parse(EXAMPLE).unwrap());
         assert_eq!(result.get_pixel(599, 599).0[3], 0);
         let layout = BubbleLayout::fit(600, 600, EXAMPLE);
         let inside = result.get_pixel(

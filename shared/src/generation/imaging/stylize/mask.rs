@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 
 use image::{GrayImage, Luma};
 
+use super::face;
 use super::plane::{Plane, Rgb, box_blur, gaussian_blur, guided_filter, luma, smoothstep};
 
 /// Side of the square the colour model works on: enough for a head-and-shoulders
@@ -34,6 +35,13 @@ const MAX_HOLE: f32 = 0.015;
 const BORDER_BAND: f32 = 0.04;
 /// The sides count as background down to this height only (shoulders reach them).
 const SIDE_SEED_DEPTH: f32 = 0.6;
+/// A head around a found face: this many face half-widths wide (ears, hair at the
+/// sides), and the hair this many face half-heights above the top of the skin.
+const HEAD_WIDTH: f32 = 1.4;
+const HAIR_HEIGHT: f32 = 1.2;
+/// How far above the top of the skin hair may reach, in face half-heights: no
+/// background seeds there, colours and edges decide.
+const MAX_HAIR_HEIGHT: f32 = 2.0;
 
 /// The subject's mask on the photo (values 0–1, soft at the edge, snapped to the photo's
 /// edges), at the photo's size.
@@ -56,9 +64,12 @@ pub(super) fn coarse_mask(photo: &Rgb, side: usize) -> Plane {
             (cell(0) * BINS + cell(1)) * BINS + cell(2)
         })
         .collect();
-    let prior = framing_prior(side);
-    let border = border_seeds(side);
-    let core = core_seeds(side);
+    // Where the face is decides where the prior puts the person; without one found, the
+    // framing the upload guidelines ask for.
+    let framing = face::find_face(&small).map_or_else(Framing::centred, Framing::around);
+    let prior = framing_prior(side, &framing);
+    let border = border_seeds(side, &framing);
+    let core = core_seeds(side, &framing);
 
     // First histograms from the certain pixels only; then from the previous answer.
     let mut subject_weight: Vec<f32> = core.iter().map(|c| if *c { 1.0 } else { 0.0 }).collect();
@@ -146,15 +157,18 @@ fn geodesic_distance(side: usize, seeds: &[bool], cost: &dyn Fn(usize, usize) ->
 }
 
 /// Pixels taken as the subject whatever their colour: the middle of the face and of the
-/// chest of a centred portrait.
-fn core_seeds(side: usize) -> Vec<bool> {
+/// chest.
+fn core_seeds(side: usize, framing: &Framing) -> Vec<bool> {
     let s = side as f32;
-    let face = Ellipse::new(0.5 * s, 0.42 * s, 0.07 * s, 0.1 * s);
-    let chest = Ellipse::new(0.5 * s, 0.97 * s, 0.22 * s, 0.06 * s);
+    let face = framing.face_core.scaled(s);
+    let hair = framing.hair_core.map(|hair| hair.scaled(s));
+    let chest = Ellipse::new(framing.shoulders.cx * s, 0.97 * s, 0.22 * s, 0.06 * s);
     (0..side * side)
         .map(|i| {
             let (x, y) = ((i % side) as f32 + 0.5, (i / side) as f32 + 0.5);
-            face.coverage(x, y) > 0.5 || chest.coverage(x, y) > 0.5
+            face.coverage(x, y) > 0.5
+                || chest.coverage(x, y) > 0.5
+                || hair.is_some_and(|hair| hair.coverage(x, y) > 0.5)
         })
         .collect()
 }
@@ -211,22 +225,25 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Where the subject of a well-framed portrait is: the head-and-shoulders silhouette,
-/// its edge softened over a tenth of the side (1 inside, 0.5 on the outline, 0 far out).
-fn framing_prior(side: usize) -> Plane {
-    let sharp = portrait_silhouette(side);
+/// Where the subject is expected: the head-and-shoulders silhouette of the framing, its
+/// edge softened over a tenth of the side (1 inside, 0.5 on the outline, 0 far out).
+fn framing_prior(side: usize, framing: &Framing) -> Plane {
+    let sharp = framing.silhouette(side);
     gaussian_blur(&sharp, side as f32 * 0.06)
 }
 
 /// Pixels taken as background whatever their colour: a band along the top and the upper
-/// parts of both sides.
-fn border_seeds(side: usize) -> Vec<bool> {
+/// parts of both sides, except where hair may reach the edge.
+fn border_seeds(side: usize, framing: &Framing) -> Vec<bool> {
     let band = ((side as f32 * BORDER_BAND).round() as usize).max(1);
     let depth = (side as f32 * SIDE_SEED_DEPTH) as usize;
+    let s = side as f32;
+    let hair = framing.hair_reach.scaled(s);
     (0..side * side)
         .map(|i| {
             let (x, y) = (i % side, i / side);
-            y < band || (y < depth && (x < band || x >= side - band))
+            let edge = y < band || (y < depth && (x < band || x >= side - band));
+            edge && hair.coverage(x as f32 + 0.5, y as f32 + 0.5) < 0.5
         })
         .collect()
 }
@@ -350,17 +367,89 @@ pub fn portrait_mask(size: u32) -> GrayImage {
 }
 
 fn portrait_silhouette(side: usize) -> Plane {
-    let s = side as f32;
-    let head = Ellipse::new(0.50 * s, 0.42 * s, 0.255 * s, 0.30 * s);
-    let neck = Ellipse::new(0.50 * s, 0.72 * s, 0.11 * s, 0.14 * s);
-    let shoulders = Ellipse::new(0.50 * s, 1.00 * s, 0.44 * s, 0.28 * s);
-    Plane::from_fn(side, side, |x, y| {
-        let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-        [head, neck, shoulders]
-            .iter()
-            .map(|ellipse| ellipse.coverage(px, py))
-            .fold(0.0f32, f32::max)
-    })
+    Framing::centred().silhouette(side)
+}
+
+/// Where the person is expected, as ellipses in fractions of the side: the head (hair
+/// included), neck and shoulders that make the prior, the middle of the face (and, above
+/// a found face, a patch of hair or scalp) that is certainly the person, and how high
+/// hair may reach (no background seeds there).
+#[derive(Debug, Clone, Copy)]
+struct Framing {
+    head: Ellipse,
+    neck: Ellipse,
+    shoulders: Ellipse,
+    face_core: Ellipse,
+    hair_core: Option<Ellipse>,
+    hair_reach: Ellipse,
+}
+
+impl Framing {
+    /// The framing the upload guidelines ask for: face centred, head and shoulders.
+    fn centred() -> Self {
+        Self {
+            head: Ellipse::new(0.50, 0.42, 0.255, 0.30),
+            neck: Ellipse::new(0.50, 0.72, 0.11, 0.14),
+            shoulders: Ellipse::new(0.50, 1.00, 0.44, 0.28),
+            face_core: Ellipse::new(0.5, 0.42, 0.07, 0.1),
+            hair_core: None,
+            // Only the head itself: the top band stays background above a centred face.
+            hair_reach: Ellipse::new(0.50, 0.42, 0.255, 0.30),
+        }
+    }
+
+    /// The person around a face found in the picture: a head a little wider than the
+    /// face and taller by the hair, the neck under the chin, the shoulders from there to
+    /// the bottom.
+    fn around(face: face::Face) -> Self {
+        let top = face.top() - HAIR_HEIGHT * face.ry;
+        let chin = face.cy + face.ry;
+        let head = Ellipse::new(
+            face.cx,
+            (top + chin) / 2.0,
+            HEAD_WIDTH * face.rx,
+            (chin - top) / 2.0,
+        );
+        let neck = Ellipse::new(face.cx, chin + 0.5 * face.ry, 0.75 * face.rx, 0.9 * face.ry);
+        let shoulders_top = (chin + 0.6 * face.ry).min(0.72);
+        Self {
+            head,
+            neck,
+            // Wider than the centred framing's: the shoulders start higher up here, and
+            // an ellipse that tall is narrow near its top.
+            shoulders: Ellipse::new((0.5 + face.cx) / 2.0, 1.0, 0.5, 1.0 - shoulders_top),
+            face_core: Ellipse::new(face.cx, face.cy, 0.5 * face.rx, 0.55 * face.ry),
+            // Just above the top of the skin is hair (or a bald scalp): both are the
+            // person, and hair is often cut off from the face by a strong edge and
+            // unlike any other colour of the person, so nothing else would claim it.
+            hair_core: Some(Ellipse::new(
+                face.cx,
+                face.top() - 0.35 * face.ry,
+                0.45 * face.rx,
+                0.18 * face.ry,
+            )),
+            // Centred on the hairline, so it reaches as far up as down (to the chin).
+            hair_reach: Ellipse::new(
+                face.cx,
+                face.top(),
+                0.9 * face.rx,
+                MAX_HAIR_HEIGHT * face.ry,
+            ),
+        }
+    }
+
+    /// The head, neck and shoulders at `side`×`side`, 1 inside, anti-aliased edges.
+    fn silhouette(&self, side: usize) -> Plane {
+        let s = side as f32;
+        let parts = [self.head, self.neck, self.shoulders].map(|e| e.scaled(s));
+        Plane::from_fn(side, side, |x, y| {
+            let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+            parts
+                .iter()
+                .map(|ellipse| ellipse.coverage(px, py))
+                .fold(0.0f32, f32::max)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -374,6 +463,16 @@ struct Ellipse {
 impl Ellipse {
     fn new(cx: f32, cy: f32, rx: f32, ry: f32) -> Self {
         Self { cx, cy, rx, ry }
+    }
+
+    /// From fractions of the side to pixels of a `side`-pixel square.
+    fn scaled(&self, side: f32) -> Self {
+        Self::new(
+            self.cx * side,
+            self.cy * side,
+            self.rx * side,
+            self.ry * side,
+        )
     }
 
     /// How much of the pixel centred at (x, y) lies inside, from an approximate distance
@@ -445,10 +544,11 @@ mod tests {
 
     #[test]
     fn holes_are_filled_and_stray_pieces_dropped() {
-        let ring = Plane::from_fn(40, 40, |x, y| {
+        // The hole (about 50 pixels) is under MAX_HOLE of the picture (61 pixels).
+        let ring = Plane::from_fn(64, 64, |x, y| {
             let r = ((x as f32 - 20.0).powi(2) + (y as f32 - 22.0).powi(2)).sqrt();
             let speck = x < 3 && y < 3;
-            if (6.0..12.0).contains(&r) || speck {
+            if (4.0..12.0).contains(&r) || speck {
                 1.0
             } else {
                 0.0
@@ -457,6 +557,6 @@ mod tests {
         let cleaned = fill_holes(&centre_piece(&ring));
         assert_eq!(cleaned.get(20, 22), 1.0, "hole filled");
         assert_eq!(cleaned.get(1, 1), 0.0, "speck dropped");
-        assert_eq!(cleaned.get(20, 39), 0.0, "outside kept");
+        assert_eq!(cleaned.get(20, 63), 0.0, "outside kept");
     }
 }

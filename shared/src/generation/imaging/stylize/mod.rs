@@ -13,6 +13,7 @@
 //! the photo's own background.
 
 mod backdrop;
+mod face;
 mod mask;
 mod plane;
 mod warp;

@@ -52,6 +52,56 @@ fn the_mask_covers_the_person_and_not_the_corners() {
     }
 }
 
+/// A small face high and left of centre under big hair that reaches the top edge, a
+/// light wall around it, a suit below (the astronaut portrait, simplified): the hair is the person, the wall beside the head
+/// is not.
+#[test]
+fn the_mask_keeps_big_hair_above_an_off_centre_face() {
+    let side = 256;
+    let (face, hair) = ((0.42, 0.26, 0.1, 0.12), (0.42, 0.15, 0.15, 0.14));
+    let inside = |(cx, cy, rx, ry): (f32, f32, f32, f32), x: f32, y: f32| {
+        ((x - cx) / rx).powi(2) + ((y - cy) / ry).powi(2) < 1.0
+    };
+    let colour = |x: f32, y: f32| -> [f32; 3] {
+        if inside(face, x, y) {
+            [0.89, 0.74, 0.64]
+        } else if inside(hair, x, y) && y < 0.24 {
+            [0.55, 0.42, 0.25]
+        } else if y > 0.42 && (x - 0.45).abs() < 0.42 {
+            [0.9, 0.4, 0.15]
+        } else if y > 0.3 && (x - 0.42).abs() < 0.06 {
+            // A dark turtleneck joins the face to the suit.
+            [0.08, 0.08, 0.1]
+        } else {
+            // The wall: lit behind the head, darker away from it.
+            let light = 0.85 - 0.25 * ((x - 0.42).powi(2) + (y - 0.25).powi(2)).sqrt();
+            [light, light * 0.98, light * 0.96]
+        }
+    };
+    let photo: Rgb = [0, 1, 2].map(|c| {
+        Plane::from_fn(side, side, |x, y| {
+            colour(x as f32 / side as f32, y as f32 / side as f32)[c]
+        })
+    });
+    let mask = mask::subject_mask(&photo);
+    let at = |x: f32, y: f32| mask.get((x * side as f32) as usize, (y * side as f32) as usize);
+    for (x, y, what) in [
+        (0.42, 0.04, "top of the hair"),
+        (0.32, 0.1, "hair at the side"),
+        (0.42, 0.26, "face"),
+        (0.45, 0.7, "suit"),
+    ] {
+        assert!(at(x, y) > 0.9, "{what}: {}", at(x, y));
+    }
+    for (x, y, what) in [
+        (0.66, 0.2, "wall right of the head"),
+        (0.2, 0.25, "wall left of the head"),
+        (0.9, 0.05, "top right corner"),
+    ] {
+        assert!(at(x, y) < 0.1, "{what}: {}", at(x, y));
+    }
+}
+
 #[test]
 fn avatars_are_square_opaque_and_deterministic() {
     for style in Style::ALL {
@@ -103,14 +153,15 @@ fn chibi_has_a_bigger_head() {
 fn backgrounds_have_no_seam() {
     for style in Style::ALL {
         let avatar = &render(style).avatar;
+        // The mean of the darker half of the row: a seam runs across the whole strip,
+        // while a polka dot (lighter, under half the strip) is a pattern, not a seam.
         let row_mean = |y: u32, x0: u32, x1: u32| -> [f64; 3] {
-            let mut sum = [0f64; 3];
-            for x in x0..x1 {
-                for (c, total) in sum.iter_mut().enumerate() {
-                    *total += f64::from(avatar.get_pixel(x, y).0[c]);
-                }
-            }
-            sum.map(|s| s / f64::from(x1 - x0))
+            [0, 1, 2].map(|c| {
+                let mut values: Vec<u8> = (x0..x1).map(|x| avatar.get_pixel(x, y).0[c]).collect();
+                values.sort_unstable();
+                let darker = &values[..values.len() / 2];
+                darker.iter().map(|v| f64::from(*v)).sum::<f64>() / darker.len() as f64
+            })
         };
         // The strips beside the head, top to bottom of the head.
         for (x0, x1) in [(0, SIZE / 8), (SIZE * 7 / 8, SIZE)] {
@@ -172,6 +223,33 @@ fn the_cut_out_edge_has_no_background_halo() {
         distance(inside, at_edge) < distance(background, at_edge),
         "edge {at_edge:?} is nearer the background {background:?} than the person {inside:?}"
     );
+}
+
+/// The speech bubble is drawn beside the head: nothing of the person above the chin
+/// (hair, forehead, eyes) is painted over.
+#[test]
+fn the_speech_bubble_leaves_the_head_uncovered() {
+    let quote = crate::generation::imaging::Quote::parse("こんにちは、世界！ I'm Yui.").unwrap();
+    let small: Vec<Plane> = to_planes(&centred_square(&FIXTURE.to_rgb8(), 128))
+        .into_iter()
+        .collect();
+    let face = face::find_face(&small).expect("the fixture's face is found");
+    let chin = ((face.cy + face.ry) * SIZE as f32) as u32;
+    for style in Style::ALL {
+        let made = render(style);
+        let bubbled =
+            crate::generation::imaging::add_speech_bubble(&made.avatar, &made.subject, &quote);
+        let covered = (0..chin)
+            .flat_map(|y| (0..SIZE).map(move |x| (x, y)))
+            .filter(|(x, y)| made.subject.get_pixel(*x, *y).0[3] > 0)
+            .filter(|(x, y)| bubbled.get_pixel(*x, *y) != made.avatar.get_pixel(*x, *y))
+            .count();
+        assert_eq!(
+            covered, 0,
+            "{style}: {covered} pixels of the head painted over"
+        );
+        assert_ne!(bubbled, made.avatar, "{style}: a bubble is drawn");
+    }
 }
 
 #[test]
