@@ -515,10 +515,16 @@ mod tests {
     /// (off to the left): colours, not only the framing, decide.
     #[test]
     fn the_mask_follows_colours_rather_than_the_framing() {
+        // A head, neck and shoulders off to the left, the shoulders leaving the picture at
+        // the bottom and the left edge, as people sit in selfies. (A figure that does not
+        // reach the bottom edge is not a selfie: the framing then adds shoulders.)
         let side = 128;
         let inside = |x: usize, y: usize| {
-            let (dx, dy) = (x as f32 - 52.0, y as f32 - 70.0);
-            (dx / 36.0).powi(2) + (dy / 50.0).powi(2) < 1.0
+            let (fx, fy) = (x as f32, y as f32);
+            let head = ((fx - 48.0) / 26.0).powi(2) + ((fy - 50.0) / 32.0).powi(2) < 1.0;
+            let neck = (38.0..58.0).contains(&fx) && (78.0..100.0).contains(&fy);
+            let shoulders = fy >= 98.0 && fx < 100.0 - (128.0 - fy) * 0.6;
+            head || neck || shoulders
         };
         let channel = |subject: f32, backdrop: f32| {
             Plane::from_fn(
@@ -539,7 +545,22 @@ mod tests {
                 }
             }
         }
-        assert!(wrong < side * side / 50, "{wrong} pixels wrong");
+        let art: String = (0..side)
+            .step_by(4)
+            .map(|y| {
+                (0..side)
+                    .step_by(2)
+                    .map(|x| match (mask.get(x, y) > 0.5, inside(x, y)) {
+                        (true, true) => '#',
+                        (false, false) => '.',
+                        (true, false) => '+',
+                        (false, true) => '-',
+                    })
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        assert!(wrong < side * side / 50, "{wrong} pixels wrong\n{art}");
     }
 
     #[test]
