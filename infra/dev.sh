@@ -16,8 +16,10 @@ cargo build --workspace --bins
 
 mkdir -p .local
 MOTO_LOG=.local/moto.log start_moto "$EMULATION"
-trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+trap 'kill "$MOTO_PID" 2>/dev/null || true; rm -f .local/endpoint' EXIT
 export AWS_ENDPOINT_URL="http://$EMULATION"
+# Where this stack's emulation listens, for the helper scripts (infra/grant-credits.py).
+echo "$AWS_ENDPOINT_URL" > .local/endpoint
 
 # Local-only secrets, made once per checkout and kept in the git-ignored .local/.
 secret() {

@@ -1,21 +1,36 @@
 """Local development only: grants credits to a wallet in the local stack's emulation, with
 the `grant` ledger entry every balance change has (balance = sum of the ledger), in one
-transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N"""
+transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N
+
+It writes to the emulation the running stack uses: AWS_ENDPOINT_URL if set, else the
+endpoint ./infra/dev.sh records in .local/endpoint while it runs (EMULATION=host:port
+./infra/dev.sh moves it off the default 127.0.0.1:4566)."""
+import os
+import pathlib
 import sys
 import time
 import uuid
 
 import boto3
 
-EMULATION = "http://127.0.0.1:4566"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 WALLETS = "anumi-local-WalletsTable"
 LEDGER = "anumi-local-LedgerTable"
+
+
+def emulation():
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return os.environ["AWS_ENDPOINT_URL"]
+    recorded = ROOT / ".local" / "endpoint"
+    if recorded.is_file() and recorded.read_text().strip():
+        return recorded.read_text().strip()
+    sys.exit("no local stack is running (start ./infra/dev.sh), or set AWS_ENDPOINT_URL")
 
 
 def main(email, credits):
     credits = int(credits)
     client = boto3.client(
-        "dynamodb", endpoint_url=EMULATION, region_name="ap-northeast-1",
+        "dynamodb", endpoint_url=emulation(), region_name="ap-northeast-1",
         aws_access_key_id="local", aws_secret_access_key="local",
     )
     pointer = client.get_item(
