@@ -32,7 +32,7 @@ async fn sign_in_again(app: &TestApp, email: &str) -> String {
     app.sign_in(email).await
 }
 
-async fn status_of(app: &TestApp, sessions: &[&str]) -> Vec<u16> {
+async fn status_of(app: &TestApp, sessions: &[&String]) -> Vec<u16> {
     let mut statuses = Vec::new();
     for session in sessions {
         statuses.push(app.me(session).await.status);
