@@ -469,7 +469,10 @@ impl Wallets {
                 for (name, id) in names.iter().zip(&dropped) {
                     update = update.expression_attribute_names(name, id);
                 }
-                let paths: Vec<String> = names.iter().map(|name| format!("sessions.{name}")).collect();
+                let paths: Vec<String> = names
+                    .iter()
+                    .map(|name| format!("sessions.{name}"))
+                    .collect();
                 expression.push_str(&format!(" REMOVE {}", paths.join(", ")));
             }
             match update.update_expression(expression).send().await {
@@ -697,4 +700,55 @@ enum CreateError {
     EmailTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wallet_with(sessions: &[(&str, UnixSeconds, UnixSeconds)]) -> Wallet {
+        Wallet {
+            id: "w1".to_owned(),
+            email: EmailAddress::parse("ann@example.com").unwrap(),
+            credits: 0,
+            locale: Locale::default(),
+            created_at: 0,
+            restricted: false,
+            analytics_objected: false,
+            former_emails: Vec::new(),
+            sessions: sessions
+                .iter()
+                .map(|(id, issued_at, expires_at)| {
+                    let session = WalletSession {
+                        id: (*id).to_owned(),
+                        issued_at: *issued_at,
+                        expires_at: *expires_at,
+                    };
+                    ((*id).to_owned(), session)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_session_is_live_while_listed_and_unexpired() {
+        let wallet = wallet_with(&[("s1", 0, 100)]);
+        assert!(wallet.has_session("s1", 99));
+        assert!(!wallet.has_session("s1", 100), "expired at its end");
+        assert!(!wallet.has_session("s2", 0), "not listed: ended");
+    }
+
+    #[test]
+    fn a_new_session_drops_the_expired_ones_and_the_oldest_beyond_the_cap() {
+        let wallet = wallet_with(&[("old", 0, 10), ("live", 5, 100)]);
+        assert_eq!(wallet.sessions_to_drop(50), ["old"]);
+        let full: Vec<(String, i64, i64)> = (0..MAX_SESSIONS)
+            .map(|i| (format!("s{i:02}"), i as i64, 1_000))
+            .collect();
+        let full: Vec<(&str, i64, i64)> = full
+            .iter()
+            .map(|(id, a, b)| (id.as_str(), *a, *b))
+            .collect();
+        assert_eq!(wallet_with(&full).sessions_to_drop(50), ["s00"]);
+    }
 }

@@ -322,7 +322,11 @@ struct Addresses {
 async fn change_email_to(app: &TestApp, session: &str, new: &str) -> String {
     app.clock.advance(61);
     let asked = app
-        .rights_call("email.json", Some(session), Some(json!({ "new_email": new })))
+        .rights_call(
+            "email.json",
+            Some(session),
+            Some(json!({ "new_email": new })),
+        )
         .await;
     assert_eq!(asked.status, 202, "{}", asked.body);
     let code = crate::helpers::latest_code(new).await;
@@ -386,7 +390,9 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
         .id;
     let device = uuid::Uuid::new_v4().to_string();
     let event = Call::event("engagement", "event.json")
-        .json(json!({"name": "pricing_viewed", "device_id": device, "context": {"page": "/pricing"}}))
+        .json(
+            json!({"name": "pricing_viewed", "device_id": device, "context": {"page": "/pricing"}}),
+        )
         .cookies(&[&session])
         .send_to_engagement(&app)
         .await;
@@ -398,7 +404,10 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
         202
     );
     assert_eq!(app.run_export_queue().await, 1);
-    assert!(app.download_from_mail(&to.a).await.is_ok(), "A's link works");
+    assert!(
+        app.download_from_mail(&to.a).await.is_ok(),
+        "A's link works"
+    );
     typed_under(&app, &to.a, "reason typed under A").await;
     let (device_a, trial_a) = saved_trial(&app, &to.a, "203.0.113.41").await;
 

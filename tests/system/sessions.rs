@@ -17,7 +17,10 @@ fn claims_of(session_cookie: &str) -> serde_json::Value {
 }
 
 fn wallet_id_of(session_cookie: &str) -> String {
-    claims_of(session_cookie)["sub"].as_str().unwrap().to_owned()
+    claims_of(session_cookie)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn logout(app: &TestApp, fixture: &str, session: Option<&str>) -> Answer {
@@ -131,12 +134,18 @@ async fn signing_out_ends_the_session_on_the_server_and_a_copied_cookie_is_refus
         vec!["session=; Max-Age=0; Path=/; Secure; SameSite=Lax; HttpOnly".to_owned()]
     );
     let refused = app.me(&copied).await;
-    assert_eq!((refused.status, refused.error_code()), (401, "unauthorized"));
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (401, "unauthorized")
+    );
     // Every signed-in route asks the same check: the rights API refuses it too.
     let export = app.rights_call("export.json", Some(&copied), None).await;
     assert_eq!(export.status, 401);
     // The person's other device and everyone else stay signed in.
-    assert_eq!(status_of(&app, &[&other_device, &someone_else]).await, [200, 200]);
+    assert_eq!(
+        status_of(&app, &[&other_device, &someone_else]).await,
+        [200, 200]
+    );
     // Signing out twice, or with no session, answers the same.
     assert_eq!(logout(&app, "logout.json", Some(&copied)).await.status, 200);
     assert_eq!(logout(&app, "logout.json", None).await.status, 200);
@@ -151,7 +160,10 @@ async fn signing_out_everywhere_ends_every_session_of_the_wallet_and_no_other() 
     let someone_else = app.sign_in(&app.email("bystander")).await;
 
     let refused = logout(&app, "logout-all.json", None).await;
-    assert_eq!((refused.status, refused.error_code()), (401, "unauthorized"));
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (401, "unauthorized")
+    );
     let answer = logout(&app, "logout-all.json", Some(&phone)).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.body["status"], json!("signed_out"));
@@ -159,7 +171,10 @@ async fn signing_out_everywhere_ends_every_session_of_the_wallet_and_no_other() 
     assert_eq!(status_of(&app, &[&phone, &laptop]).await, [401, 401]);
     assert_eq!(app.me(&someone_else).await.status, 200);
     // A dead session cannot sign out everywhere again; a new sign-in works.
-    assert_eq!(logout(&app, "logout-all.json", Some(&laptop)).await.status, 401);
+    assert_eq!(
+        logout(&app, "logout-all.json", Some(&laptop)).await.status,
+        401
+    );
     let again = sign_in_again(&app, &email).await;
     assert_eq!(app.me(&again).await.status, 200);
 }
@@ -175,7 +190,11 @@ async fn an_email_change_ends_every_session_and_the_caller_goes_on_in_a_new_one(
     app.clock.advance(61);
 
     let asked = app
-        .rights_call("email.json", Some(&session), Some(json!({ "new_email": new })))
+        .rights_call(
+            "email.json",
+            Some(&session),
+            Some(json!({ "new_email": new })),
+        )
         .await;
     assert_eq!(asked.status, 202, "{}", asked.body);
     let code = crate::helpers::latest_code(&new).await;
@@ -190,7 +209,10 @@ async fn an_email_change_ends_every_session_and_the_caller_goes_on_in_a_new_one(
     let renewed = moved.cookie("session").expect("a new session cookie");
     assert_ne!(claims_of(&renewed)["sid"], claims_of(&session)["sid"]);
 
-    assert_eq!(status_of(&app, &[&session, &other_device]).await, [401, 401]);
+    assert_eq!(
+        status_of(&app, &[&session, &other_device]).await,
+        [401, 401]
+    );
     let me = app.me(&renewed).await;
     assert_eq!((me.status, me.body["email"].clone()), (200, json!(new)));
     assert_eq!(app.me(&someone_else).await.status, 200);
@@ -208,7 +230,10 @@ async fn an_erasure_ends_every_session_of_the_wallet_and_no_other() {
     assert_eq!(answer.status, 202, "{}", answer.body);
     let run = app.retention.run().await.unwrap();
     assert_eq!(run.count("ErasuresCompleted"), 1);
-    assert_eq!(status_of(&app, &[&session, &other_device]).await, [401, 401]);
+    assert_eq!(
+        status_of(&app, &[&session, &other_device]).await,
+        [401, 401]
+    );
     assert_eq!(app.me(&someone_else).await.status, 200);
 }
 

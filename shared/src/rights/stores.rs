@@ -666,7 +666,11 @@ impl PersonalData for ExportStore {
                     .archives
                     .delete_prefix(&requests::export_prefix(hash))
                     .await?;
-                deleted += usize::from(self.records.delete("pk", &requests::export_pk(hash)).await?);
+                deleted += usize::from(
+                    self.records
+                        .delete("pk", &requests::export_pk(hash))
+                        .await?,
+                );
             }
             Ok(deleted)
         })
@@ -956,9 +960,7 @@ impl PersonalData for AnalyticsStore {
                     }
                     let keys = items
                         .iter()
-                        .filter_map(|item| {
-                            crate::store::get_s(item, "event_id").map(str::to_owned)
-                        })
+                        .filter_map(|item| crate::store::get_s(item, "event_id").map(str::to_owned))
                         .collect();
                     deleted += self.0.batch_delete("event_id", keys).await?;
                     match next {
