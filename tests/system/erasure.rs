@@ -449,13 +449,13 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
         .map(|entry| entry["email"].as_str().unwrap())
         .collect();
     assert_eq!(former, [to.a.as_str(), to.b.as_str()]);
-    let reasons: Vec<&str> = rows(&files, "refund_requests")
+    let reasons: Vec<String> = rows(&files, "refund_requests")
         .iter()
-        .map(|row| row["reason"].as_str().unwrap())
+        .map(|row| row["reason"].as_str().unwrap().to_owned())
         .collect();
     for typed in ["A", "B", "C"] {
         let reason = format!("reason typed under {typed}");
-        assert!(reasons.contains(&reason.as_str()), "{reason}: {reasons:?}");
+        assert!(reasons.contains(&reason), "{reason}: {reasons:?}");
     }
     assert_eq!(rows(&files, "feedback").len(), 3);
     let trials: Vec<String> = rows(&files, "trials")
@@ -465,12 +465,12 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
     for trial in [&trial_a, &trial_b] {
         assert!(trials.contains(&format!("TRIAL#{trial}")), "{trials:?}");
     }
-    let leads: Vec<&str> = rows(&files, "lead")
+    let leads: Vec<String> = rows(&files, "lead")
         .iter()
-        .map(|row| row["email"].as_str().unwrap())
+        .map(|row| row["email"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(leads.len(), 2, "{leads:?}");
-    assert!(leads.contains(&to.a.as_str()) && leads.contains(&to.c.as_str()));
+    assert!(leads.contains(&to.a) && leads.contains(&to.c));
     let hash_a = crate::export::email_hash(&to.a);
     assert!(
         rows(&files, "one_time_codes")
@@ -478,11 +478,11 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
             .any(|code| code["email_hash"] == json!(hash_a)),
         "the code asked for A after the change"
     );
-    let exports: Vec<&str> = rows(&files, "exports")
+    let exports: Vec<String> = rows(&files, "exports")
         .iter()
-        .map(|row| row["email"].as_str().unwrap())
+        .map(|row| row["email"].as_str().unwrap().to_owned())
         .collect();
-    assert!(exports.contains(&to.a.as_str()), "{exports:?}");
+    assert!(exports.contains(&to.a), "{exports:?}");
     assert_eq!(rows(&files, "erasure_requests").len(), 2);
     assert!(!rows(&files, "analytics_events").is_empty());
 
