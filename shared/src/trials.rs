@@ -6,7 +6,8 @@
 //!   took a trial, until the trial window (`TRIAL_WINDOW_SECONDS`) ends;
 //! - `IP#<salted IP hash>`: the address that took a trial. Hashed IPs may be kept 24 to 48
 //!   hours only, so this claim lasts at most 24 hours whatever the window: beyond a day, the
-//!   device id is the only limit;
+//!   device id is the only limit. It holds its expiry and nothing else (no trial id, no
+//!   time): nothing links the hashed IP to a trial, a device or a person;
 //! - `TRIAL#<trial id>`: the trial itself (device id, language, the saved email if the
 //!   person asked for their link by email), until the trial link expires. Found from an
 //!   email through the sparse `by-email` index, from a device id through its claim.
@@ -91,6 +92,14 @@ impl Trials {
         generation: TransactWriteItem,
     ) -> Result<(), TrialRefused> {
         let ip_expires = trial.now + MAX_IP_CLAIM_SECONDS.min(trial.window_ends - trial.now);
+        let expiring = |pk: String, expires_at: UnixSeconds, ttl: UnixSeconds| -> Item {
+            [
+                ("pk".to_owned(), s(pk)),
+                ("expires_at".to_owned(), n(expires_at)),
+                ("ttl".to_owned(), n(ttl)),
+            ]
+            .into()
+        };
         let claim = |pk: String, expires_at: UnixSeconds, ttl: UnixSeconds| -> Item {
             [
                 ("pk".to_owned(), s(pk)),
@@ -108,7 +117,9 @@ impl Trials {
             trial.window_ends,
             trial.window_ends.max(trial.link_expires),
         );
-        let mut address = claim(
+        // Its expiry only: a hashed IP that named the trial would tie the address to the
+        // trial (and so to the device and the saved email) for a day after an erasure.
+        let mut address = expiring(
             format!("IP#{}", trial.ip_hash.as_str()),
             ip_expires,
             ip_expires,
@@ -128,9 +139,9 @@ impl Trials {
         }
         let items = vec![
             generation,
-            self.claim_put(device)?,
-            self.claim_put(address)?,
-            self.put(record, "attribute_not_exists(pk)", false)?,
+            self.claim_put(device, trial.now)?,
+            self.claim_put(address, trial.now)?,
+            self.put(record, "attribute_not_exists(pk)", None)?,
         ];
         let result = self
             .client
@@ -240,26 +251,25 @@ impl Trials {
     }
 
     /// A claim may replace an expired one (DynamoDB's TTL deletes it days late).
-    fn claim_put(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        self.put(item, "attribute_not_exists(pk) OR expires_at <= :now", true)
+    fn claim_put(&self, item: Item, now: UnixSeconds) -> Result<TransactWriteItem, StoreError> {
+        self.put(
+            item,
+            "attribute_not_exists(pk) OR expires_at <= :now",
+            Some(now),
+        )
     }
 
     fn put(
         &self,
         item: Item,
         condition: &str,
-        with_now: bool,
+        now: Option<UnixSeconds>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let now = item.get("created_at").cloned();
-        let mut put = Put::builder()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition);
-        if with_now {
-            put = put
-                .set_expression_attribute_values(now.map(|now| [(":now".to_owned(), now)].into()));
-        }
-        let put = put
+            .condition_expression(condition)
+            .set_expression_attribute_values(now.map(|now| [(":now".to_owned(), n(now))].into()))
             .build()
             .map_err(|e| StoreError::new("TransactWriteItems", &self.table, e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())

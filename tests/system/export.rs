@@ -106,11 +106,12 @@ pub async fn seed_everywhere(app: &TestApp, name: &str, ip: &str) -> Everywhere 
     let generated = app.run_generation_queue().await;
     assert!(generated.iter().all(|g| g.batch_item_failures.is_empty()));
 
-    // The trial's generation and files are owned by `trial-<id>` (the bare trial id stays
-    // in the IP# claim, a salted hash gone within a day that names no one).
+    // The trial's generation and files are owned by `trial-<id>`; the bare trial id names
+    // the trial record and its generation (the IP# claim holds only its expiry).
     seeded.extra = vec![
         device_id.clone(),
         shared::generations::trial_owner(&trial_id),
+        trial_id.clone(),
     ];
     Everywhere {
         seeded,

@@ -179,7 +179,9 @@ async fn a_new_email_proved_by_a_code_sent_to_it_moves_the_wallet_lead_row_and_e
     let moved = verify_change(&app, &session, &new, &code).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.body["email"], json!(new));
-    // The session names the wallet, not the email: it keeps working.
+    // Every session ended with the change; the caller goes on in a new one.
+    assert_eq!(app.me(&session).await.status, 401);
+    let session = moved.cookie("session").expect("a new session");
     let me = app.me(&session).await;
     assert_eq!(me.body["email"], json!(new));
     assert_eq!(wallet_id(&app, &new).await.as_deref(), Some(id.as_str()));

@@ -349,6 +349,12 @@ async fn one_trial_per_device_and_per_address_and_the_ip_hash_lives_a_day_at_mos
         .find(|i| i["pk"].as_s().unwrap().starts_with("IP#"))
         .unwrap();
     assert_eq!(ip_claim["pk"].as_s().unwrap().len(), "IP#".len() + 64);
+    // The claim holds its expiry and nothing else: nothing ties the hashed IP to the trial.
+    let mut attributes: Vec<&str> = ip_claim.keys().map(String::as_str).collect();
+    attributes.sort_unstable();
+    assert_eq!(attributes, ["expires_at", "expiry_sweep", "pk", "ttl"]);
+    let trial_id = first.body["trial_id"].as_str().unwrap();
+    assert!(!format!("{ip_claim:?}").contains(trial_id));
     assert!(
         number(ip_claim, "ttl") <= now + 24 * 3600,
         "hashed IP gone within a day"
