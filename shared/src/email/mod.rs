@@ -6,5 +6,5 @@ mod sender;
 pub mod templates;
 
 pub use address::{EmailAddress, InvalidEmail, MAX_EMAIL_LEN};
-pub use sender::{MailError, Mailer};
+pub use sender::{MailError, Mailer, Sender};
 pub use templates::Email;
