@@ -692,7 +692,10 @@ impl Generations {
                 "#status = :blocked AND attribute_not_exists(#flag)",
                 vec![(":blocked", s(Status::Blocked.as_str()))],
             ),
-            Notice::Reviewed => ("attribute_exists(generation_id) AND attribute_not_exists(#flag)", vec![]),
+            Notice::Reviewed => (
+                "attribute_exists(generation_id) AND attribute_not_exists(#flag)",
+                vec![],
+            ),
         };
         let mut request = self
             .client

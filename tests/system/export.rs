@@ -294,7 +294,7 @@ impl TestApp {
         let (_, body) = mail
             .iter()
             .rev()
-            .find(|(subject, _)| subject.contains("export"))
+            .find(|(_, body)| body.contains("/exports/download?"))
             .expect("an export email");
         let start = body.find("/exports/download?").expect("a download link");
         let link = &body[start..];
@@ -588,10 +588,7 @@ async fn an_export_holds_every_store_of_billing_trials_and_engagement_and_nothin
     assert_eq!(refunds[0]["order_id"], json!(person.order_id));
 
     let trials = rows(&files, "trials");
-    let records: Vec<&str> = trials
-        .iter()
-        .filter_map(|t| t["record"].as_str())
-        .collect();
+    let records: Vec<&str> = trials.iter().filter_map(|t| t["record"].as_str()).collect();
     assert_eq!(records.len(), 2, "{trials:?}");
     assert!(records.contains(&"trial") && records.contains(&"device_claim"));
     assert!(
@@ -688,7 +685,14 @@ pub fn schema_fields(schema: &str) -> HashMap<String, Vec<String>> {
 }
 
 /// Storage names that must never reach a person's archive.
-const STORAGE_KEYS: [&str; 6] = ["pk", "sk", "ttl", "expiry_sweep", "selfie_held", "selfie_due_at"];
+const STORAGE_KEYS: [&str; 6] = [
+    "pk",
+    "sk",
+    "ttl",
+    "expiry_sweep",
+    "selfie_held",
+    "selfie_due_at",
+];
 
 #[tokio::test]
 async fn every_record_is_in_its_documented_shape_with_rfc3339_times_and_every_file_has_its_extension()
@@ -798,7 +802,10 @@ async fn the_archive_has_a_page_that_shows_everything_offline_in_the_persons_lan
     }
     let page = String::from_utf8(files["index.html"].clone()).expect("UTF-8");
 
-    assert!(page.starts_with("<!doctype html><html lang=\"ja\">"), "in the person's language");
+    assert!(
+        page.starts_with("<!doctype html><html lang=\"ja\">"),
+        "in the person's language"
+    );
     assert!(page.contains("Anumi が保持しているあなたのデータ"));
     for held in [
         me.email.as_str(),
@@ -823,7 +830,10 @@ async fn the_archive_has_a_page_that_shows_everything_offline_in_the_persons_lan
                 continue;
             }
             let decoded = target.replace("%20", " ");
-            assert!(files.contains_key(&decoded), "{target} is not in the archive");
+            assert!(
+                files.contains_key(&decoded),
+                "{target} is not in the archive"
+            );
             if attribute == "src=\"" {
                 pictures += 1;
             }
@@ -834,10 +844,21 @@ async fn the_archive_has_a_page_that_shows_everything_offline_in_the_persons_lan
         format!("files/generated/{}/avatar.png", me.generation_id),
         format!("files/generated/{}/avatar.png", person.trial_id),
     ] {
-        assert!(page.contains(&format!("src=\"{picture}\"")), "shows {picture}");
+        assert!(
+            page.contains(&format!("src=\"{picture}\"")),
+            "shows {picture}"
+        );
     }
     assert!(pictures >= 3);
-    for outside in ["http:", "https:", "src=\"//", "href=\"//", "<link", "@import", "url("] {
+    for outside in [
+        "http:",
+        "https:",
+        "src=\"//",
+        "href=\"//",
+        "<link",
+        "@import",
+        "url(",
+    ] {
         assert!(!page.contains(outside), "{outside} in the page");
     }
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();

@@ -974,7 +974,12 @@ async fn blocked_order(app: &TestApp, person: &Person) -> String {
     assert_eq!(order.status, 201, "{}", order.body);
     let id = order.body["generation_id"].as_str().unwrap().to_owned();
     app.upload(&order, blocked_marker_png()).await;
-    assert!(app.deliver_upload_event(&id).await.batch_item_failures.is_empty());
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
     id
 }
 
@@ -993,12 +998,28 @@ async fn a_held_selfie_is_explained_once_in_the_persons_language_and_so_is_its_a
     assert_eq!(chosen.status, 200, "{}", chosen.body);
     let id = blocked_order(&app, &person).await;
     // S3 and SQS deliver at least once: the redelivered event tells no one twice.
-    assert!(app.deliver_upload_event(&id).await.batch_item_failures.is_empty());
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
 
     let held_subject = selfie_held(Locale::Ja, Some(1), "", None).subject;
     let held = mail_titled(&person.email, &held_subject).await;
-    assert_eq!(held.len(), 1, "one email: {:?}", sent_mail(&person.email).await);
-    for words in ["保留", "1クレジットは残高に戻しました", "5日以内", "削除", &format!("/generations/{id}")] {
+    assert_eq!(
+        held.len(),
+        1,
+        "one email: {:?}",
+        sent_mail(&person.email).await
+    );
+    for words in [
+        "保留",
+        "1クレジットは残高に戻しました",
+        "5日以内",
+        "削除",
+        &format!("/generations/{id}"),
+    ] {
         assert!(held[0].contains(words), "{words}: {}", held[0]);
     }
 
@@ -1020,7 +1041,11 @@ async fn a_held_selfie_is_explained_once_in_the_persons_language_and_so_is_its_a
             .await;
         assert_eq!(approved.status, 200, "{}", approved.body);
     }
-    let outcome = mail_titled(&person.email, &review_outcome(Locale::Ja, true, None).subject).await;
+    let outcome = mail_titled(
+        &person.email,
+        &review_outcome(Locale::Ja, true, None).subject,
+    )
+    .await;
     assert_eq!(outcome.len(), 1, "approving twice tells once");
     assert!(outcome[0].contains("問題ありません") && outcome[0].contains("アバターを作成"));
     assert_eq!(
@@ -1028,7 +1053,12 @@ async fn a_held_selfie_is_explained_once_in_the_persons_language_and_so_is_its_a
         json!("approved_after_review")
     );
     // A late redelivery of the upload event after the approval sends no held email.
-    assert!(app.deliver_upload_event(&id).await.batch_item_failures.is_empty());
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
     assert_eq!(mail_titled(&person.email, &held_subject).await.len(), 1);
 }
 
@@ -1052,7 +1082,11 @@ async fn a_confirmed_block_is_told_once_and_the_api_says_the_photo_is_gone() {
         .send_to_admin(&app)
         .await;
     assert_eq!(again.status, 409);
-    let told = mail_titled(&person.email, &review_outcome(Locale::En, false, None).subject).await;
+    let told = mail_titled(
+        &person.email,
+        &review_outcome(Locale::En, false, None).subject,
+    )
+    .await;
     assert_eq!(told.len(), 1);
     assert!(told[0].contains("deleted") && told[0].contains("Nothing was charged"));
     let held = sent_mail(&person.email)

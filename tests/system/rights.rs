@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use shared::clock::rfc3339;
 use serde_json::{Value, json};
 use shared::analytics::AnalyticsEvents;
+use shared::clock::rfc3339;
 use shared::email::{Email, EmailAddress, Mailer};
 use shared::locale::Locale;
 use shared::marketing::{Consent, MarketingMailer, MarketingOutcome, UnsubscribeTokens};

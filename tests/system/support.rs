@@ -297,7 +297,9 @@ async fn every_email_names_the_support_address_and_none_asks_for_a_reply_to_no_r
     let me = &person.seeded;
     // The export email, then an email change: the code to the new address, and the notices
     // to both addresses.
-    let export = app.rights_call("export.json", Some(&me.session), None).await;
+    let export = app
+        .rights_call("export.json", Some(&me.session), None)
+        .await;
     assert_eq!(export.status, 202, "{}", export.body);
     app.run_export_queue().await;
     let new = app.email("zoe-new");
@@ -317,7 +319,11 @@ async fn every_email_names_the_support_address_and_none_asks_for_a_reply_to_no_r
 
     let mut mail = sent_mail(&me.email).await;
     mail.extend(sent_mail(&new).await);
-    assert!(mail.len() >= 8, "{:?}", mail.iter().map(|m| &m.0).collect::<Vec<_>>());
+    assert!(
+        mail.len() >= 8,
+        "{:?}",
+        mail.iter().map(|m| &m.0).collect::<Vec<_>>()
+    );
     for (subject, body) in &mail {
         assert!(body.contains(&support), "{subject}: no support address");
         let lower = body.to_lowercase();

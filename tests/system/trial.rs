@@ -193,7 +193,10 @@ async fn a_trial_passes_turnstile_and_becomes_an_avatar_without_a_wallet() {
     assert_eq!(mail[0].0, templates::trial_link(Locale::Ja, "").subject);
     assert!(mail[0].1.contains(&format!("/trial/{id}?token={token}")));
     // One avatar, no account: the trial's own "ready" email.
-    assert_eq!(mail[1].0, templates::trial_ready(Locale::Ja, "", "").subject);
+    assert_eq!(
+        mail[1].0,
+        templates::trial_ready(Locale::Ja, "", "").subject
+    );
     assert!(mail[1].1.contains(&format!("/trial/{id}?token={token}")));
     assert!(mail[1].1.contains("アカウント不要"));
 
@@ -501,7 +504,12 @@ async fn a_trials_avatar_selfie_and_records_are_deleted_when_its_link_expires() 
         json!(shared::clock::rfc3339(link_expires))
     );
     app.upload(&trial, selfie_bytes()).await;
-    assert!(app.deliver_upload_event(&id).await.batch_item_failures.is_empty());
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
     assert!(
         app.run_generation_queue()
             .await
@@ -510,7 +518,10 @@ async fn a_trials_avatar_selfie_and_records_are_deleted_when_its_link_expires() 
     );
     let owner = shared::generations::trial_owner(&id);
     let generated = |app: &TestApp| {
-        let (s3, bucket) = (shared::aws::s3(&app.sdk), app.resources["GeneratedBucket"].clone());
+        let (s3, bucket) = (
+            shared::aws::s3(&app.sdk),
+            app.resources["GeneratedBucket"].clone(),
+        );
         let prefix = format!("generated/{owner}/");
         async move {
             s3.list_objects_v2()
@@ -526,7 +537,8 @@ async fn a_trials_avatar_selfie_and_records_are_deleted_when_its_link_expires() 
     assert!(generated(&app).await > 0, "the avatar is stored");
 
     // An hour before the link ends, everything is still there.
-    app.clock.advance(link_expires - shared::clock::Clock::now(&app.clock) - 3600);
+    app.clock
+        .advance(link_expires - shared::clock::Clock::now(&app.clock) - 3600);
     let run = app.retention.run().await.unwrap();
     assert_eq!(run.count("ExpiredTrialsDeleted"), 0);
     assert_eq!(app.see_trial(&id, &token).await.status, 200);
@@ -544,11 +556,19 @@ async fn a_trials_avatar_selfie_and_records_are_deleted_when_its_link_expires() 
     assert_eq!(run.count("ExpiredTrialsDeleted"), 1);
     assert_eq!(generated(&app).await, 0, "the avatar and bundle are gone");
     let selfie = format!("selfies/{owner}/{id}");
-    assert!(!app.object_exists(&app.resources["SelfieBucket"], &selfie).await);
-    assert!(app.item_of("GenerationsTable", &id).await.is_none(), "the generation record");
+    assert!(
+        !app.object_exists(&app.resources["SelfieBucket"], &selfie)
+            .await
+    );
+    assert!(
+        app.item_of("GenerationsTable", &id).await.is_none(),
+        "the generation record"
+    );
     let items = app.trial_items().await;
     assert!(
-        !items.iter().any(|item| item["pk"].as_s().unwrap() == &format!("TRIAL#{id}")),
+        !items
+            .iter()
+            .any(|item| item["pk"].as_s().unwrap() == &format!("TRIAL#{id}")),
         "the trial record"
     );
     assert!(
@@ -557,7 +577,10 @@ async fn a_trials_avatar_selfie_and_records_are_deleted_when_its_link_expires() 
             .any(|item| item.get("trial_id").and_then(|t| t.as_s().ok()) == Some(&id)),
         "nothing names the trial any more: {items:?}"
     );
-    assert_eq!(app.see_trial(&id, &token).await.error_code(), "trial_not_found");
+    assert_eq!(
+        app.see_trial(&id, &token).await.error_code(),
+        "trial_not_found"
+    );
     // The other trial is untouched; a second run finds nothing more.
     assert!(app.item_of("GenerationsTable", &other_id).await.is_some());
     let again = app.retention.run().await.unwrap();
@@ -587,7 +610,10 @@ async fn a_held_trial_selfie_is_explained_only_to_a_saved_email() {
         let id = trial.body["trial_id"].as_str().unwrap();
         app.upload(trial, blocked_marker_png()).await;
         assert!(
-            app.deliver_upload_event(id).await.batch_item_failures.is_empty(),
+            app.deliver_upload_event(id)
+                .await
+                .batch_item_failures
+                .is_empty(),
             "nobody to tell is no failure"
         );
         let token = trial.body["access_token"].as_str().unwrap();
@@ -597,8 +623,14 @@ async fn a_held_trial_selfie_is_explained_only_to_a_saved_email() {
     }
     let held = templates::selfie_held(Locale::Ja, None, "", None).subject;
     let mail = sent_mail(&email).await;
-    let told: Vec<_> = mail.iter().filter(|(subject, _)| *subject == held).collect();
+    let told: Vec<_> = mail
+        .iter()
+        .filter(|(subject, _)| *subject == held)
+        .collect();
     assert_eq!(told.len(), 1, "{mail:?}");
-    assert!(!told[0].1.contains("クレジット"), "a free trial paid nothing");
+    assert!(
+        !told[0].1.contains("クレジット"),
+        "a free trial paid nothing"
+    );
     assert!(told[0].1.contains("お試しリンク"));
 }

@@ -399,7 +399,9 @@ pub fn with_support(email: &Email, support: &EmailAddress) -> Email {
             ),
         ),
         Locale::Ja => (
-            format!("\n\nご質問やお困りのことがあれば {address} までご連絡ください。担当者がお答えします。"),
+            format!(
+                "\n\nご質問やお困りのことがあれば {address} までご連絡ください。担当者がお答えします。"
+            ),
             format!(
                 "<p style=\"font-size:13px;color:#555\">ご質問やお困りのことがあれば \
                  <a href=\"mailto:{address_html}\">{address_html}</a> までご連絡ください。担当者がお答えします。</p>"
@@ -647,7 +649,11 @@ mod tests {
 
     #[test]
     fn the_trial_ready_email_speaks_of_one_avatar_and_no_account() {
-        let email = trial_ready(Locale::En, "https://anumi.app/trial/t", "2026-12-01T00:00:00Z");
+        let email = trial_ready(
+            Locale::En,
+            "https://anumi.app/trial/t",
+            "2026-12-01T00:00:00Z",
+        );
         let all = format!("{} {} {}", email.subject, email.text, email.html).to_lowercase();
         assert!(!all.contains("avatars"), "{all}");
         assert!(!all.contains("sign in"), "{all}");
@@ -658,12 +664,23 @@ mod tests {
     #[test]
     fn the_held_email_says_why_that_credits_came_back_and_what_happens_next() {
         for (locale, words) in [
-            (Locale::En, ["held", "credit(s) reserved for it are back", "within 5 days", "deleted"]),
+            (
+                Locale::En,
+                [
+                    "held",
+                    "credit(s) reserved for it are back",
+                    "within 5 days",
+                    "deleted",
+                ],
+            ),
             (Locale::Ja, ["保留", "残高に戻しました", "5日以内", "削除"]),
         ] {
             let email = selfie_held(locale, Some(2), "2026-12-01T00:00:00Z", Some("https://x"));
             for word in words {
-                assert!(email.text.contains(word) && email.html.contains(word), "{word}");
+                assert!(
+                    email.text.contains(word) && email.html.contains(word),
+                    "{word}"
+                );
             }
             let trial = selfie_held(locale, None, "2026-12-01T00:00:00Z", None);
             assert!(!trial.text.contains("credit") && !trial.text.contains("クレジット"));

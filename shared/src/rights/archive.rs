@@ -167,7 +167,9 @@ impl ArchiveWriter {
         self.zip
             .start_file("index.html", Self::options())
             .map_err(err)?;
-        self.page.finish(&mut self.zip, &rfc3339(now)).map_err(err)?;
+        self.page
+            .finish(&mut self.zip, &rfc3339(now))
+            .map_err(err)?;
         self.zip
             .start_file("EXPORT_SCHEMA.md", Self::options())
             .map_err(err)?;

@@ -126,14 +126,8 @@ const STORES: &[StoreText] = &[
     },
     StoreText {
         store: "feedback",
-        en: (
-            "Feedback you sent",
-            "Messages from the feedback form.",
-        ),
-        ja: (
-            "フィードバック",
-            "フィードバックフォームからのメッセージ。",
-        ),
+        en: ("Feedback you sent", "Messages from the feedback form."),
+        ja: ("フィードバック", "フィードバックフォームからのメッセージ。"),
     },
     StoreText {
         store: "refund_requests",
@@ -141,7 +135,10 @@ const STORES: &[StoreText] = &[
             "Refund requests",
             "Requests you sent through the refund form.",
         ),
-        ja: ("返金リクエスト", "返金フォームから送信いただいたリクエスト。"),
+        ja: (
+            "返金リクエスト",
+            "返金フォームから送信いただいたリクエスト。",
+        ),
     },
     StoreText {
         store: "trials",
@@ -185,16 +182,36 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("credits", "Credits", "クレジット"),
     ("locale", "Language", "言語"),
     ("created_at", "Created", "作成日時"),
-    ("email_changed_at", "Email changed", "メールアドレス変更日時"),
+    (
+        "email_changed_at",
+        "Email changed",
+        "メールアドレス変更日時",
+    ),
     ("restricted", "Processing restricted", "処理の制限"),
     ("restricted_at", "Restriction changed", "制限の変更日時"),
     ("restriction_history", "Restriction history", "制限の履歴"),
-    ("analytics_objected", "Analytics objected to", "分析への異議"),
-    ("analytics_objected_at", "Objection changed", "異議の変更日時"),
-    ("analytics_objection_history", "Objection history", "異議の履歴"),
+    (
+        "analytics_objected",
+        "Analytics objected to",
+        "分析への異議",
+    ),
+    (
+        "analytics_objected_at",
+        "Objection changed",
+        "異議の変更日時",
+    ),
+    (
+        "analytics_objection_history",
+        "Objection history",
+        "異議の履歴",
+    ),
     ("first_source", "First received on", "最初の登録元"),
     ("first_captured_at", "First received", "最初の登録日時"),
-    ("marketing_opt_in", "Marketing email", "マーケティングメール"),
+    (
+        "marketing_opt_in",
+        "Marketing email",
+        "マーケティングメール",
+    ),
     ("marketing_opt_in_at", "Opted in", "同意日時"),
     ("marketing_opt_out_at", "Opted out", "撤回日時"),
     ("consent_history", "Consent history", "同意の履歴"),
@@ -215,7 +232,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("charge", "Credits", "クレジットの扱い"),
     ("selfie_key", "Photo file", "写真ファイル"),
     ("content_type", "File type", "ファイル形式"),
-    ("content_length", "File size (bytes)", "ファイルサイズ（バイト）"),
+    (
+        "content_length",
+        "File size (bytes)",
+        "ファイルサイズ（バイト）",
+    ),
     ("selfie_uploaded_at", "Photo received", "写真の受信日時"),
     ("selfie_deleted_at", "Photo deleted", "写真の削除日時"),
     ("blocked_at", "Held for review", "確認待ちになった日時"),
@@ -224,7 +245,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("failure", "Why it failed", "失敗の理由"),
     ("decision", "Decision", "判定"),
     ("scores", "Scores", "スコア"),
-    ("flagged_categories", "Flagged categories", "該当したカテゴリ"),
+    (
+        "flagged_categories",
+        "Flagged categories",
+        "該当したカテゴリ",
+    ),
     ("photo_url", "Photo", "写真"),
     ("model", "Model", "モデル"),
     ("provider", "Checked by", "チェック提供元"),
@@ -242,7 +267,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("name", "Action", "操作"),
     ("context", "Details", "詳細"),
     ("device_id", "Device id", "端末ID"),
-    ("wallet_email", "Signed in as", "サインイン中のメールアドレス"),
+    (
+        "wallet_email",
+        "Signed in as",
+        "サインイン中のメールアドレス",
+    ),
     ("occurred_at", "When", "日時"),
     ("feedback_id", "Feedback id", "フィードバックID"),
     ("message", "Message", "メッセージ"),
@@ -341,8 +370,9 @@ pub struct PageWriter {
     locale: Locale,
     sections: Vec<Section>,
     open: Option<Section>,
-    /// The generation whose files are being listed (files of one order are grouped).
-    group: Option<String>,
+    /// The gallery open in the section: `Some(order)` for the files of one order (grouped
+    /// under its heading), `Some(None)` for files of no order.
+    gallery: Option<Option<String>>,
 }
 
 impl PageWriter {
@@ -354,7 +384,7 @@ impl PageWriter {
             locale,
             sections: Vec::new(),
             open: None,
-            group: None,
+            gallery: None,
         })
     }
 
@@ -387,9 +417,7 @@ impl PageWriter {
     /// Closes the open section (an empty one says so).
     pub fn end(&mut self) -> std::io::Result<()> {
         if let Some(section) = self.open.take() {
-            if self.group.take().is_some() {
-                write!(self.body, "</div></div>")?;
-            }
+            self.close_gallery()?;
             if section.count == 0 {
                 write!(
                     self.body,
@@ -488,28 +516,24 @@ impl PageWriter {
             Some((group, name)) => (Some(group.to_owned()), name.to_owned()),
             None => (None, relative.to_owned()),
         };
-        if group != self.group {
-            if self.group.is_some() {
-                write!(self.body, "</div></div>")?;
-            }
-            if let Some(group) = &group {
-                write!(
+        if self.gallery.as_ref() != Some(&group) {
+            self.close_gallery()?;
+            match &group {
+                Some(order) => write!(
                     self.body,
                     "<div class=\"group\"><h3>{} {}</h3><div class=\"gallery\">",
                     words(self.locale).order,
-                    escape_html(group)
-                )?;
+                    escape_html(order)
+                )?,
+                None => write!(self.body, "<div class=\"gallery\">")?,
             }
-            self.group = group;
+            self.gallery = Some(group);
         }
         let href = escape_html(&url_path(path));
         let caption = escape_html(&name);
         let picture = [".png", ".jpg", ".jpeg", ".webp"]
             .iter()
             .any(|extension| name.to_ascii_lowercase().ends_with(extension));
-        if self.group.is_none() {
-            write!(self.body, "<div class=\"gallery\">")?;
-        }
         if picture {
             write!(
                 self.body,
@@ -522,13 +546,18 @@ impl PageWriter {
                 "<figure class=\"file\"><a href=\"{href}\">{caption}</a></figure>"
             )?;
         }
-        if self.group.is_none() {
-            write!(self.body, "</div>")?;
-        }
         if let Some(open) = self.open.as_mut() {
             open.count += 1;
         }
         Ok(())
+    }
+
+    fn close_gallery(&mut self) -> std::io::Result<()> {
+        match self.gallery.take() {
+            Some(Some(_)) => write!(self.body, "</div></div>"),
+            Some(None) => write!(self.body, "</div>"),
+            None => Ok(()),
+        }
     }
 
     /// The whole page: heading, contents, then the body written so far.
@@ -615,6 +644,7 @@ a{color:var(--accent)}\
 .count{display:inline-block;min-width:1.6em;padding:0 6px;border-radius:10px;background:var(--bg);color:var(--soft);font-size:13px;text-align:center}\
 section{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:20px;margin:16px 0}\
 table.record{width:100%;border-collapse:collapse;margin:12px 0;border-top:1px solid var(--line)}\
+table.record+table.record{margin-top:24px}\
 table.record th,table.record td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}\
 table.record th{width:34%;color:var(--soft);font-weight:500}\
 table.record td{word-break:break-word}\
@@ -622,7 +652,7 @@ table.record ul{margin:0;padding-left:18px}\
 .pair{display:inline-block;margin-right:12px}\
 .key{color:var(--soft)}\
 .empty{color:var(--soft);font-style:italic}\
-.gallery{display:flex;flex-wrap:wrap;gap:12px}\
+.gallery{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}\
 figure{margin:0;width:200px}\
 figure img{width:200px;height:200px;object-fit:contain;background:var(--bg);border:1px solid var(--line);border-radius:8px}\
 figcaption{font-size:13px;color:var(--soft);word-break:break-all}\
@@ -665,8 +695,10 @@ mod tests {
     fn the_page_speaks_the_persons_language_and_says_when_nothing_is_held() {
         let html = page(Locale::Ja, |w| {
             w.begin_rows("wallet").unwrap();
-            w.record(&json!({"credits": 3, "created_at": "2026-11-29T11:04:05Z", "restricted": false}))
-                .unwrap();
+            w.record(
+                &json!({"credits": 3, "created_at": "2026-11-29T11:04:05Z", "restricted": false}),
+            )
+            .unwrap();
             w.begin_rows("lead").unwrap();
         });
         assert!(html.contains("<html lang=\"ja\">"));
@@ -681,12 +713,16 @@ mod tests {
     fn the_files_of_one_order_are_grouped_and_pictures_shown() {
         let html = page(Locale::En, |w| {
             w.file("selfies", "files/selfies/g1.jpg").unwrap();
-            w.file("generated", "files/generated/g1/avatar.png").unwrap();
-            w.file("generated", "files/generated/g1/bundle.zip").unwrap();
+            w.file("generated", "files/generated/g1/avatar.png")
+                .unwrap();
+            w.file("generated", "files/generated/g1/bundle.zip")
+                .unwrap();
         });
         assert!(html.contains("<img src=\"files/selfies/g1.jpg\""));
         assert!(html.contains("<img src=\"files/generated/g1/avatar.png\""));
         assert!(html.contains("<a href=\"files/generated/g1/bundle.zip\">bundle.zip</a>"));
         assert_eq!(html.matches("<h3>Order g1</h3>").count(), 1);
+        let opened = html.matches("<div").count();
+        assert_eq!(opened, html.matches("</div>").count(), "balanced: {html}");
     }
 }

@@ -152,7 +152,10 @@ mod tests {
             "credits": 3, "context": {"page": "/x"},
         });
         assert_eq!(
-            shape("generations", &json!({"review_state_done": "approved", "selfie_held": "held"})),
+            shape(
+                "generations",
+                &json!({"review_state_done": "approved", "selfie_held": "held"})
+            ),
             json!({"review_outcome": "approved"})
         );
         assert_eq!(
