@@ -10,7 +10,11 @@
 //!   time): nothing links the hashed IP to a trial, a device or a person;
 //! - `TRIAL#<trial id>`: the trial itself (device id, language, the saved email if the
 //!   person asked for their link by email), until the trial link expires. Found from an
-//!   email through the sparse `by-email` index, from a device id through its claim.
+//!   email through the sparse `by-email` index, from a device id through its claim. When the
+//!   link expires, retention-cron deletes the trial with its avatar, selfie and generation
+//!   record ([`Trials::expired`] lists them, through the `expiring` index under
+//!   [`TRIAL_LINK_SWEEP`]); the record's TTL is only the safety net, set later so the
+//!   record is never gone before the job has found it.
 //!
 //! The claims, the trial and its generation are written in one transaction whose conditions
 //! let an expired claim be overwritten, so two concurrent trials from one device or address
@@ -34,6 +38,12 @@ use crate::store::{Item, StoreError, get_n, get_s, n, s};
 
 /// Hashed IPs are kept 24 hours at most (the policy allows 24 to 48).
 pub const MAX_IP_CLAIM_SECONDS: i64 = 24 * 60 * 60;
+/// The `expiry_sweep` value of trial records in the `expiring` index (hashed keys use
+/// `expiring::HASHED_KEY`): retention-cron finds the trials whose link has expired there.
+pub const TRIAL_LINK_SWEEP: &str = "trial-link";
+/// A trial record's TTL comes this long after its link expires: DynamoDB's TTL deletion
+/// must never take the record (the only way to its avatar) before retention-cron does.
+pub const TRIAL_RECORD_TTL_MARGIN_SECONDS: i64 = 7 * 24 * 3600;
 const BY_EMAIL: &str = "by-email";
 
 /// A new trial, as recorded.
@@ -68,6 +78,13 @@ pub struct TrialContact {
     pub email: EmailAddress,
     pub locale: Locale,
     pub link_expires: UnixSeconds,
+}
+
+/// A trial whose link has expired: its id and the device it was taken on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredTrial {
+    pub trial_id: String,
+    pub device_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -130,8 +147,9 @@ impl Trials {
         let mut record = claim(
             format!("TRIAL#{}", trial.id),
             trial.link_expires,
-            trial.link_expires,
+            trial.link_expires + TRIAL_RECORD_TTL_MARGIN_SECONDS,
         );
+        record.insert(crate::expiring::ATTRIBUTE.to_owned(), s(TRIAL_LINK_SWEEP));
         record.insert("device_id".to_owned(), s(trial.device_id));
         record.insert("locale".to_owned(), s(trial.locale.as_str()));
         if let Some(email) = trial.email {
@@ -224,6 +242,103 @@ impl Trials {
             .collect())
     }
 
+    /// One page of the trials whose link expired by `now` (keys from the `expiring` index),
+    /// each with its device id, and where the next page starts.
+    pub async fn expired(
+        &self,
+        now: UnixSeconds,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<ExpiredTrial>, Option<Item>), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::expiring::INDEX)
+            .key_condition_expression("#sweep = :sweep AND #ttl <= :cutoff")
+            .expression_attribute_names("#sweep", crate::expiring::ATTRIBUTE)
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":sweep", s(TRIAL_LINK_SWEEP))
+            .expression_attribute_values(":cutoff", n(now + TRIAL_RECORD_TTL_MARGIN_SECONDS))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
+        let next = output.last_evaluated_key.filter(|key| !key.is_empty());
+        let mut trials = Vec::new();
+        for key in output.items.unwrap_or_default() {
+            let Some(id) = get_s(&key, "pk").and_then(|pk| pk.strip_prefix("TRIAL#")) else {
+                continue;
+            };
+            // The index holds keys only: the device id is on the record.
+            let device_id = self
+                .get(&format!("TRIAL#{id}"))
+                .await?
+                .and_then(|item| get_s(&item, "device_id").map(str::to_owned));
+            trials.push(ExpiredTrial {
+                trial_id: id.to_owned(),
+                device_id,
+            });
+        }
+        Ok((trials, next))
+    }
+
+    /// The last step of deleting an expired trial: its device claim forgets the trial (it
+    /// still limits the device until its own end) and the trial record goes. Both are
+    /// conditional, so a claim taken by a later trial and a record already gone are left
+    /// alone; true when the record was deleted by this call.
+    pub async fn forget_expired(
+        &self,
+        trial: &ExpiredTrial,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        if let Some(device) = &trial.device_id {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("DEVICE#{device}")))
+                .update_expression("REMOVE trial_id")
+                .condition_expression("trial_id = :trial")
+                .expression_attribute_values(":trial", s(&trial.trial_id))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(error) if crate::store::is_condition_failed(&error) => {}
+                Err(error) => return Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+            }
+        }
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("TRIAL#{}", trial.trial_id)))
+            .condition_expression("expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if crate::store::is_condition_failed(&error) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk("DeleteItem", &self.table, &error)),
+        }
+    }
+
+    async fn get(&self, pk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem", &self.table, &e))?;
+        Ok(output.item)
+    }
+
     async fn claim_end(
         &self,
         pk: &str,
@@ -236,17 +351,9 @@ impl Trials {
     }
 
     async fn live_item(&self, pk: &str, now: UnixSeconds) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem", &self.table, &e))?;
-        Ok(output
-            .item
+        Ok(self
+            .get(pk)
+            .await?
             .filter(|item| get_n(item, "expires_at").is_some_and(|end| end > now)))
     }
 

@@ -11,6 +11,8 @@ pub mod archive;
 pub mod choices;
 pub mod erasure;
 pub mod mail;
+pub mod page;
+pub mod records;
 pub mod requests;
 pub mod stores;
 pub mod worker;
@@ -56,7 +58,8 @@ pub struct StoresConfig {
     pub exports_bucket: String,
     /// The key of the email hash (`OTP_HASH_KEY`): codes and rate limits are keyed by it.
     pub email_hash_key: SecretString,
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
 }
 
 impl StoresConfig {
@@ -80,7 +83,7 @@ impl StoresConfig {
             generated_bucket: settings.required("GENERATED_BUCKET")?,
             exports_bucket: settings.required("EXPORTS_BUCKET")?,
             email_hash_key: settings.secret("OTP_HASH_KEY", 32)?,
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
         })
     }
 }
