@@ -204,7 +204,10 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     assert_eq!(opt_in.status, 200, "{}", opt_in.body);
     let engagement = &env["EngagementFunction"];
     let marketing = MarketingMailer::new(
-        Mailer::new(shared::aws::sesv2(&app.sdk), &engagement["EMAIL_FROM"]),
+        Mailer::new(
+            shared::aws::sesv2(&app.sdk),
+            &shared::email::Sender::from_env(engagement).unwrap(),
+        ),
         Consent::new(app.dynamodb.clone(), app.table("LeadsTable")),
         UnsubscribeTokens::new(secrecy::SecretString::from(
             engagement["UNSUBSCRIBE_KEY"].clone(),
@@ -213,6 +216,7 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
         api_origin.parse().unwrap(),
     );
     let newsletter = shared::email::Email {
+        locale: Locale::En,
         subject: "New styles".to_owned(),
         text: "Watercolor is here.".to_owned(),
         html: "<!doctype html><html><body><p>Watercolor is here.</p></body></html>".to_owned(),

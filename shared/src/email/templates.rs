@@ -646,8 +646,8 @@ mod tests {
                 review_outcome(locale, true, Some(2)),
                 review_outcome(locale, false, None),
                 refund_request_received(locale, "R-1", None),
-                purchase_receipt(locale, 10, "$5.00", "o1"),
-                refund_confirmation(locale, "$5.00", 10, 0, "o1"),
+                purchase_receipt(locale, 10, "$5.00", "o1", "https://anumi.app/credits"),
+                refund_confirmation(locale, "$5.00", 10, 0, "o1", "https://anumi.app/credits"),
             ] {
                 assert_eq!(email.locale, locale);
                 let with = with_support(&email, &support);

@@ -439,6 +439,7 @@ fn headers_to_send<'a>(
         .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length"))
         .map(|(name, value)| (name, value.to_owned()))
         .collect()
+}
 
 /// The stable code of where a held selfie stands (see `GenerationView::reason`).
 fn review_reason(generation: &Generation) -> Option<&'static str> {
