@@ -440,6 +440,8 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
     assert_eq!(app.run_export_queue().await, 1);
     let files = unzip(&app.download_from_mail(&to.c).await.expect("C's link"));
 
+    // Every record, the new ones included, in its documented shape.
+    crate::export::assert_documented(&files);
     let wallet = &rows(&files, "wallet")[0];
     assert_eq!(wallet["email"], json!(to.c));
     let former: Vec<&str> = wallet["former_emails"]
@@ -460,10 +462,11 @@ async fn a_person_is_every_address_their_wallet_has_had_for_export_and_erasure()
     assert_eq!(rows(&files, "feedback").len(), 3);
     let trials: Vec<String> = rows(&files, "trials")
         .iter()
-        .filter_map(|row| row["pk"].as_str().map(str::to_owned))
+        .filter(|row| row["record"] == json!("trial"))
+        .filter_map(|row| row["trial_id"].as_str().map(str::to_owned))
         .collect();
     for trial in [&trial_a, &trial_b] {
-        assert!(trials.contains(&format!("TRIAL#{trial}")), "{trials:?}");
+        assert!(trials.contains(trial), "{trials:?}");
     }
     let leads: Vec<String> = rows(&files, "lead")
         .iter()

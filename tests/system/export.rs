@@ -690,6 +690,57 @@ pub fn schema_fields(schema: &str) -> HashMap<String, Vec<String>> {
     fields
 }
 
+/// Checks every record of the archive against the schema inside it: no storage key, every
+/// field (and every field of a listed object) described, times as RFC 3339; every file has
+/// an extension. Returns how many stores wrote a rows file.
+pub fn assert_documented(files: &HashMap<String, Vec<u8>>) -> usize {
+    // The schema read is the one inside the archive: what the person gets is what is checked.
+    let schema = schema_fields(std::str::from_utf8(&files["EXPORT_SCHEMA.md"]).unwrap());
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let mut stores_seen = 0;
+    for listed in manifest["files"].as_array().unwrap() {
+        let path = listed["path"].as_str().unwrap();
+        if listed["kind"] == json!("file") {
+            let name = path.rsplit('/').next().unwrap();
+            assert!(name.contains('.'), "{path} has no extension");
+            continue;
+        }
+        let store = listed["store"].as_str().unwrap();
+        let documented = schema
+            .get(store)
+            .unwrap_or_else(|| panic!("EXPORT_SCHEMA.md has no section for `{store}`"));
+        stores_seen += 1;
+        for record in rows(files, store) {
+            for (field, value) in record.as_object().unwrap() {
+                assert!(
+                    !STORAGE_KEYS.contains(&field.as_str()),
+                    "{store}: the storage key `{field}` is in the archive"
+                );
+                assert!(
+                    documented.contains(field),
+                    "{store}: `{field}` is not in EXPORT_SCHEMA.md: {record}"
+                );
+                if shared::rights::records::is_time(field) {
+                    assert!(is_rfc3339(value), "{store}.{field} = {value}");
+                }
+                for item in value.as_array().into_iter().flatten() {
+                    for (inner, inner_value) in item.as_object().into_iter().flatten() {
+                        let path = format!("{field}[].{inner}");
+                        assert!(
+                            documented.contains(&path),
+                            "{store}: `{path}` is not in EXPORT_SCHEMA.md"
+                        );
+                        if shared::rights::records::is_time(inner) {
+                            assert!(is_rfc3339(inner_value), "{store}.{path} = {inner_value}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    stores_seen
+}
+
 /// Storage names that must never reach a person's archive.
 const STORAGE_KEYS: [&str; 6] = [
     "pk",
@@ -715,50 +766,7 @@ async fn every_record_is_in_its_documented_shape_with_rfc3339_times_and_every_fi
     assert!(app.run_export_queue().await >= 1);
     let files = unzip(&app.download_from_mail(&me.email).await.expect("the link"));
 
-    // The schema read is the one inside the archive: what the person gets is what is checked.
-    let schema = schema_fields(std::str::from_utf8(&files["EXPORT_SCHEMA.md"]).unwrap());
-    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
-    let mut stores_seen = 0;
-    for listed in manifest["files"].as_array().unwrap() {
-        let path = listed["path"].as_str().unwrap();
-        if listed["kind"] == json!("file") {
-            let name = path.rsplit('/').next().unwrap();
-            assert!(name.contains('.'), "{path} has no extension");
-            continue;
-        }
-        let store = listed["store"].as_str().unwrap();
-        let documented = schema
-            .get(store)
-            .unwrap_or_else(|| panic!("EXPORT_SCHEMA.md has no section for `{store}`"));
-        stores_seen += 1;
-        for record in rows(&files, store) {
-            for (field, value) in record.as_object().unwrap() {
-                assert!(
-                    !STORAGE_KEYS.contains(&field.as_str()),
-                    "{store}: the storage key `{field}` is in the archive"
-                );
-                assert!(
-                    documented.contains(field),
-                    "{store}: `{field}` is not in EXPORT_SCHEMA.md: {record}"
-                );
-                if field == "at" || field.ends_with("_at") {
-                    assert!(is_rfc3339(value), "{store}.{field} = {value}");
-                }
-                for item in value.as_array().into_iter().flatten() {
-                    for (inner, inner_value) in item.as_object().into_iter().flatten() {
-                        let path = format!("{field}[].{inner}");
-                        assert!(
-                            documented.contains(&path),
-                            "{store}: `{path}` is not in EXPORT_SCHEMA.md"
-                        );
-                        if inner == "at" || inner.ends_with("_at") {
-                            assert!(is_rfc3339(inner_value), "{store}.{path} = {inner_value}");
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let stores_seen = assert_documented(&files);
     assert!(stores_seen >= 12, "every store wrote its file");
     assert!(
         files.contains_key(&format!("files/selfies/{}.jpg", me.generation_id)),

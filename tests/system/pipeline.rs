@@ -963,7 +963,7 @@ async fn mail_titled(to: &str, subject: &str) -> Vec<String> {
         .collect()
 }
 
-async fn blocked_order(app: &TestApp, person: &Person) -> String {
+pub(crate) async fn blocked_order(app: &TestApp, person: &Person) -> String {
     let order = app
         .order(person, json!({
             "content_type": "image/png", "content_length": blocked_marker_png().len(), "style": "anime",

@@ -116,6 +116,7 @@ mod tests {
             ("APP_ENV", "dev"),
             ("APP_ORIGIN", "https://anumi.app"),
             ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("SUPPORT_EMAIL", "support@anumi.app"),
             ("WALLETS_TABLE", "w"),
             ("LEADS_TABLE", "l"),
             ("OTP_CODES_TABLE", "o"),

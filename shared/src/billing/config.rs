@@ -232,6 +232,7 @@ mod tests {
             ("APP_ENV", "dev"),
             ("APP_ORIGIN", "https://anumi.app"),
             ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("SUPPORT_EMAIL", "support@anumi.app"),
             ("SESSION_SECRET", "local-session-secret-0123456789abcdef"),
             ("WALLETS_TABLE", "w"),
             ("LEDGER_TABLE", "l"),

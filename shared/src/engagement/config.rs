@@ -92,6 +92,7 @@ mod tests {
         let secret = "0123456789abcdef0123456789abcdef";
         [
             ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("SUPPORT_EMAIL", "support@anumi.app"),
             ("API_ORIGIN", "https://api.anumi.app"),
             ("WALLETS_TABLE", "w"),
             ("LEADS_TABLE", "l"),

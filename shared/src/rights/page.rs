@@ -29,11 +29,11 @@ const STORES: &[StoreText] = &[
         store: "wallet",
         en: (
             "Your account",
-            "Your sign-in email, credit balance, language and privacy choices. Kept until you delete your account.",
+            "Your sign-in email and the ones you had before, your credit balance, language, where you are signed in and your privacy choices. Kept until you delete your account.",
         ),
         ja: (
             "アカウント",
-            "サインイン用メールアドレス、クレジット残高、言語、プライバシーに関する選択。アカウントを削除するまで保持します。",
+            "サインイン用メールアドレス（以前のものを含む）、クレジット残高、言語、サインイン中の端末、プライバシーに関する選択。アカウントを削除するまで保持します。",
         ),
     },
     StoreText {
@@ -149,6 +149,28 @@ const STORES: &[StoreText] = &[
         ja: (
             "無料お試し",
             "メールアドレスを保存した無料お試しと、利用した端末の記録。お試しリンクの期限が切れると削除します。",
+        ),
+    },
+    StoreText {
+        store: "exports",
+        en: (
+            "Your requests for a copy of your data",
+            "Each request and its download link (this copy included). The archive and the record are deleted when the link ends after 7 days.",
+        ),
+        ja: (
+            "データのコピーのご請求",
+            "ご請求ごとの記録とダウンロードリンク（このコピーを含む）。リンクの期限（7日間）が切れるとファイルと記録を削除します。",
+        ),
+    },
+    StoreText {
+        store: "erasure_requests",
+        en: (
+            "Your pending requests to delete your account",
+            "Carried out at the next hourly run; then only a record that names no one stays.",
+        ),
+        ja: (
+            "処理待ちのアカウント削除のご請求",
+            "次回の定時処理（1時間ごと）で実行します。その後は個人を特定しない記録のみが残ります。",
         ),
     },
     StoreText {
@@ -279,6 +301,14 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("request_id", "Reference", "受付番号"),
     ("reason", "Reason", "理由"),
     ("trial_id", "Trial id", "お試しID"),
+    (
+        "former_emails",
+        "Former sign-in emails",
+        "以前のサインイン用メールアドレス",
+    ),
+    ("until", "Until", "使用終了日時"),
+    ("sessions", "Signed in now", "サインイン中のセッション"),
+    ("signed_in_at", "Signed in", "サインイン日時"),
 ];
 
 fn store_text(store: &str, locale: Locale) -> (String, Option<&'static str>) {

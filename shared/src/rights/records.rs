@@ -25,6 +25,18 @@ const BOOKKEEPING: [&str; 8] = [
     "lease_until",
 ];
 
+/// Bookkeeping of one store only: (store, attribute). A privacy request's record repeats
+/// the email's keyed hash its key is made of (for an index), marks itself for the sweeps
+/// that end it (`archive_state`, `erasure_state`) and holds a retention run's lease on its
+/// closing email.
+const STORE_BOOKKEEPING: [(&str, &str); 5] = [
+    ("exports", "email_hash"),
+    ("exports", "archive_state"),
+    ("erasure_requests", "email_hash"),
+    ("erasure_requests", "erasure_state"),
+    ("erasure_requests", "closing_claimed_at"),
+];
+
 /// Stored names that read badly to a person: (store, stored name, exported name).
 const RENAMED: [(&str, &str, &str); 1] = [("generations", "review_state_done", "review_outcome")];
 
@@ -58,7 +70,13 @@ pub fn shape(store: &str, raw: &Value) -> Value {
         }
     }
     for (name, value) in fields {
-        if BOOKKEEPING.contains(&name.as_str()) {
+        if BOOKKEEPING.contains(&name.as_str())
+            || STORE_BOOKKEEPING.contains(&(store, name.as_str()))
+        {
+            continue;
+        }
+        if (store, name.as_str()) == ("wallet", "sessions") {
+            record.insert(name.clone(), sessions(value));
             continue;
         }
         let exported = RENAMED
@@ -70,9 +88,35 @@ pub fn shape(store: &str, raw: &Value) -> Value {
     Value::Object(record)
 }
 
-/// Whether a field holds a time: `at`, or a name ending in `_at`.
+/// Whether a field holds a time: `at`, `until`, or a name ending in `_at`.
 pub fn is_time(name: &str) -> bool {
-    name == "at" || name.ends_with("_at")
+    name == "at" || name == "until" || name.ends_with("_at")
+}
+
+/// The wallet's live sessions, stored as `{<session id>: {issued_at, expires_at}}`, as a
+/// list `[{signed_in_at, expires_at}]` in the order they began. The session id is left out:
+/// like a code's hash, it is a part of a credential (the signed cookie), not information
+/// about the person.
+fn sessions(stored: &Value) -> Value {
+    let Value::Object(by_id) = stored else {
+        return Value::Array(Vec::new());
+    };
+    let mut list: Vec<(i64, Value)> = by_id
+        .values()
+        .map(|session| {
+            let time = |name: &str| session.get(name).and_then(Value::as_i64);
+            let mut entry = Map::new();
+            if let Some(at) = time("issued_at") {
+                entry.insert("signed_in_at".to_owned(), Value::String(rfc3339(at)));
+            }
+            if let Some(at) = time("expires_at") {
+                entry.insert("expires_at".to_owned(), Value::String(rfc3339(at)));
+            }
+            (time("issued_at").unwrap_or_default(), Value::Object(entry))
+        })
+        .collect();
+    list.sort_by_key(|(issued_at, _)| *issued_at);
+    Value::Array(list.into_iter().map(|(_, entry)| entry).collect())
 }
 
 /// Unix seconds in a time field become RFC 3339, in nested lists of `{…, at}` too.
@@ -165,6 +209,56 @@ mod tests {
                 "restriction_history": [{"restricted": true, "at": "1970-01-02T00:00:00Z"}],
                 "credits": 3, "context": {"page": "/x"},
             })
+        );
+    }
+
+    #[test]
+    fn sessions_become_a_list_without_their_ids_and_former_emails_read_as_times() {
+        let raw = json!({
+            "wallet_id": "w1",
+            "sessions": {
+                "sid-late": {"issued_at": 86400, "expires_at": 172800},
+                "sid-early": {"issued_at": 0, "expires_at": 86400},
+            },
+            "former_emails": [{"email": "a@example.com", "until": 86400}],
+        });
+        let shaped = shape("wallet", &raw);
+        assert_eq!(
+            shaped["sessions"],
+            json!([
+                {"signed_in_at": "1970-01-01T00:00:00Z", "expires_at": "1970-01-02T00:00:00Z"},
+                {"signed_in_at": "1970-01-02T00:00:00Z", "expires_at": "1970-01-03T00:00:00Z"},
+            ])
+        );
+        assert!(!shaped.to_string().contains("sid-"));
+        assert_eq!(
+            shaped["former_emails"],
+            json!([{"email": "a@example.com", "until": "1970-01-02T00:00:00Z"}])
+        );
+    }
+
+    #[test]
+    fn a_privacy_requests_index_markers_and_hash_stay_out() {
+        let export = json!({
+            "pk": "EXPORT#h", "email_hash": "h", "archive_state": "live", "request_id": "r",
+            "status": "ready", "requested_at": 0, "emailed": true,
+        });
+        assert_eq!(
+            shape("exports", &export),
+            json!({"request_id": "r", "status": "ready", "requested_at": "1970-01-01T00:00:00Z", "emailed": true})
+        );
+        let erasure = json!({
+            "pk": "ERASURE#h", "email_hash": "h", "erasure_state": "pending",
+            "closing_claimed_at": 5, "request_id": "r", "requested_at": 0,
+        });
+        assert_eq!(
+            shape("erasure_requests", &erasure),
+            json!({"request_id": "r", "requested_at": "1970-01-01T00:00:00Z"})
+        );
+        // The same name is the person's own data in another store.
+        assert_eq!(
+            shape("one_time_codes", &json!({"email_hash": "h"})),
+            json!({"email_hash": "h"})
         );
     }
 
