@@ -117,8 +117,8 @@ impl Notices {
         match notice {
             HeldSelfieNotice::Held => {
                 let blocked_at = generation.blocked_at.unwrap_or_else(|| self.clock.now());
-                let link = crate::email::AppPage::Generation { id: &generation.id }
-                    .url(&self.app_origin);
+                let link =
+                    crate::email::AppPage::Generation { id: &generation.id }.url(&self.app_origin);
                 templates::selfie_held(
                     locale,
                     credits,
