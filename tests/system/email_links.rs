@@ -261,10 +261,12 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
         )
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
+    // The change ended every session; the caller goes on in the new one.
+    let session = verified.cookie("session").expect("a new session");
 
     // Account deletion: the acknowledgement, then the closing email.
     let delete = app
-        .rights_call("delete.json", Some(&person.session), None)
+        .rights_call("delete.json", Some(&session), None)
         .await;
     assert_eq!(delete.status, 202, "{}", delete.body);
     assert_eq!(

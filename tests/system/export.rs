@@ -293,15 +293,16 @@ impl TestApp {
     /// route, then the route's presigned URL; the zip bytes.
     pub async fn download_from_mail(&self, to: &str) -> Result<Vec<u8>, Answer> {
         let mail = sent_mail(to).await;
-        let (_, body) = mail
-            .iter()
-            .rev()
-            .find(|(_, body)| body.contains("/exports/download?"))
-            .expect("an export email");
+        // Found by its link (the subject is in the person's language).
         let page = format!(
             "{}/export?",
             self.function_env["DsrArchiveFunction"]["APP_ORIGIN"]
         );
+        let (_, body) = mail
+            .iter()
+            .rev()
+            .find(|(_, body)| body.contains(&page))
+            .expect("an export email");
         let start = body.find(&page).expect("a link to the app's export page");
         let link = &body[start..];
         // The HTML part may be what the emulation keeps: the link ends at its quote.
