@@ -838,6 +838,8 @@ export interface components {
         /** @description `locale=en|ja; Max-Age=31536000; Path=/; Secure; SameSite=Lax` (when a locale was chosen). */
         "Set-Cookie-Locale": string;
         "Cache-Control": "no-store";
+        /** @description The catalogue is the same for everyone and changes only with a deployment. */
+        "Cache-Control-Public": "public, max-age=300";
     };
     pathItems: never;
 }
@@ -1585,7 +1587,7 @@ export interface operations {
             /** @description The catalogue from the backend's configuration. */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Cache-Control": components["headers"]["Cache-Control-Public"];
                     [name: string]: unknown;
                 };
                 content: {
