@@ -265,9 +265,7 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     let session = verified.cookie("session").expect("a new session");
 
     // Account deletion: the acknowledgement, then the closing email.
-    let delete = app
-        .rights_call("delete.json", Some(&session), None)
-        .await;
+    let delete = app.rights_call("delete.json", Some(&session), None).await;
     assert_eq!(delete.status, 202, "{}", delete.body);
     assert_eq!(
         app.retention
