@@ -20,8 +20,10 @@ if build_web; then web_dir="$ROOT/web/dist"; fi
 
 mkdir -p .local
 MOTO_LOG=.local/moto.log start_moto "$EMULATION"
-trap 'kill "${STACK_PID:-}" 2>/dev/null || true; kill "$MOTO_PID" 2>/dev/null || true' EXIT
+trap 'kill "${STACK_PID:-}" 2>/dev/null || true; kill "$MOTO_PID" 2>/dev/null || true; rm -f .local/endpoint' EXIT
 export AWS_ENDPOINT_URL="http://$EMULATION"
+# Where this stack's emulation listens, for the helper scripts (infra/grant-credits.py).
+echo "$AWS_ENDPOINT_URL" > .local/endpoint
 
 start_stack "$LISTEN" "$AWS_ENDPOINT_URL" "$web_dir" -
 wait "$STACK_PID"

@@ -2,23 +2,36 @@
 the `grant` ledger entry every balance change has (balance = sum of the ledger), in one
 transaction. Usage: .venv/bin/python infra/grant-credits.py EMAIL N
 
-The emulation is $AWS_ENDPOINT_URL (default ./infra/dev.sh's http://127.0.0.1:4566), the
-tables' prefix $STACK_PREFIX (default anumi-local-), as infra/stack.sh starts the stack;
-`grant` is also used by infra/contract_session.py for a stack with another table prefix."""
+It writes to the emulation the running stack uses: $AWS_ENDPOINT_URL if set, else the
+endpoint ./infra/dev.sh records in .local/endpoint while it runs (EMULATION=host:port
+./infra/dev.sh moves it off the default 127.0.0.1:4566); the tables' prefix is $STACK_PREFIX
+(default anumi-local-), as infra/stack.sh starts the stack. `grant` is also used by
+infra/contract_session.py for a stack with another endpoint and table prefix."""
 import os
+import pathlib
 import sys
 import time
 import uuid
 
 import boto3
 
-EMULATION = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 PREFIX = os.environ.get("STACK_PREFIX", "anumi-local-")
 
 
-def dynamodb(endpoint=EMULATION):
+def emulation():
+    """The running stack's emulation endpoint, never a guessed default."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return os.environ["AWS_ENDPOINT_URL"]
+    recorded = ROOT / ".local" / "endpoint"
+    if recorded.is_file() and recorded.read_text().strip():
+        return recorded.read_text().strip()
+    sys.exit("no local stack is running (start ./infra/dev.sh), or set AWS_ENDPOINT_URL")
+
+
+def dynamodb(endpoint=None):
     return boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name="ap-northeast-1",
+        "dynamodb", endpoint_url=endpoint or emulation(), region_name="ap-northeast-1",
         aws_access_key_id="local", aws_secret_access_key="local",
     )
 

@@ -147,6 +147,8 @@ pub struct Generation {
     /// Deliverable file name → object key in the generated bucket.
     pub deliverables: BTreeMap<String, String>,
     pub failure: Option<String>,
+    /// The outcome of the review of a held selfie, once there is one.
+    pub review_outcome: Option<ReviewOutcome>,
 }
 
 impl Generation {
@@ -193,6 +195,47 @@ const SELFIE_HELD: &str = "held";
 pub const SELFIE_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
 /// The policy's bound: a blocked selfie is gone 5 days after the block decision.
 pub const BLOCKED_RETENTION_SECONDS: i64 = 5 * 24 * 3600;
+
+/// An email about a held selfie, sent once per generation (its flag on the record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Moderation held the selfie for review (`held_email`).
+    Held,
+    /// A reviewer approved or confirmed the block (`review_email`).
+    Reviewed,
+}
+
+impl Notice {
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Held => "held_email",
+            Self::Reviewed => "review_email",
+        }
+    }
+}
+
+/// What happened to a held selfie once it left the review queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    /// A reviewer found it fine: it was made after all.
+    Approved,
+    /// A reviewer confirmed the block: the selfie was deleted.
+    Confirmed,
+    /// No one reviewed it within 5 days: the selfie was deleted.
+    Expired,
+}
+
+impl ReviewOutcome {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "approved" => Some(Self::Approved),
+            "confirmed" => Some(Self::Confirmed),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
 
 /// A held selfie that is due for deletion.
 #[derive(Debug, Clone, PartialEq)]
@@ -290,6 +333,25 @@ impl Generations {
             .expression_attribute_values(":blocked", s(Status::Blocked.as_str()))
             .expression_attribute_values(":removed", s(Status::Removed.as_str()))
             .expression_attribute_values(":failed", s(Status::Failed.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failed(&error) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk("DeleteItem", &self.table, &error)),
+        }
+    }
+
+    /// Deletes the generation record of an expired free trial (its files go first). Only a
+    /// trial's own record: the condition checks its owner. True when there was one.
+    pub async fn delete_trial(&self, trial_id: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("generation_id", s(trial_id))
+            .condition_expression("wallet_id = :owner")
+            .expression_attribute_values(":owner", s(trial_owner(trial_id)))
             .send()
             .await;
         match result {
@@ -627,6 +689,56 @@ impl Generations {
         self.transact(writes).await
     }
 
+    /// Claims the email `notice` of a generation: true only for the first caller. The
+    /// "held for review" notice is claimed only while the selfie is still held, so it never
+    /// goes after the review's outcome.
+    pub async fn claim_notice(&self, id: &str, notice: Notice) -> Result<bool, StoreError> {
+        let (condition, values) = match notice {
+            Notice::Held => (
+                "#status = :blocked AND attribute_not_exists(#flag)",
+                vec![(":blocked", s(Status::Blocked.as_str()))],
+            ),
+            Notice::Reviewed => (
+                "attribute_exists(generation_id) AND attribute_not_exists(#flag)",
+                vec![],
+            ),
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("generation_id", s(id))
+            .update_expression("SET #flag = :sent")
+            .condition_expression(condition)
+            .expression_attribute_names("#flag", notice.flag())
+            .expression_attribute_values(":sent", s("sent"));
+        if notice == Notice::Held {
+            request = request.expression_attribute_names("#status", "status");
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failed(&error) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+        }
+    }
+
+    /// Gives a claimed notice back (its email was not sent), so a retry sends it.
+    pub async fn release_notice(&self, id: &str, notice: Notice) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("generation_id", s(id))
+            .update_expression("REMOVE #flag")
+            .expression_attribute_names("#flag", notice.flag())
+            .send()
+            .await
+            .map_err(|error| StoreError::from_sdk("UpdateItem", &self.table, &error))?;
+        Ok(())
+    }
+
     /// Records that the "ready" email went out; true only for the first caller.
     pub async fn claim_ready_email(&self, id: &str) -> Result<bool, StoreError> {
         match self
@@ -762,6 +874,7 @@ impl Generations {
             selfie_deleted_at: get_n(item, "selfie_deleted_at"),
             deliverables,
             failure: get_s(item, "failure").map(str::to_owned),
+            review_outcome: get_s(item, "review_state_done").and_then(ReviewOutcome::parse),
         })
     }
 }

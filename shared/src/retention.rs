@@ -9,6 +9,9 @@
 //!   transactions of up to 100 records. The generation record stays and says when its
 //!   selfie was deleted; the generated deliverables stay with the wallet.
 //! * `abandoned_uploads`: orders whose selfie never arrived give their credits back.
+//! * `expired_trials`: a free trial ends with its link: its avatar and other generated
+//!   files, its selfie, its generation record and its trial record are deleted, and its
+//!   device claim forgets it (`expiring` index of the trials table).
 //! * Steps added with [`RetentionJob::with_step`]: due erasures and expired exports
 //!   (privacy rights) plug in there.
 //!
@@ -34,6 +37,7 @@ use crate::generations::{Generations, TransitionError};
 use crate::rights::Rights;
 use crate::rights::erasure::Erasures;
 use crate::rights::stores::Bucket;
+use crate::trials::Trials;
 use crate::wallets::Wallets;
 
 /// The job runs hourly; anything due before the next run goes now, so nothing outlives its
@@ -215,6 +219,18 @@ impl RetentionJob {
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
         let generations = Generations::new(dynamodb.clone(), &config.generations_table, wallets);
+        let expired_trials = ExpiredTrials {
+            trials: Trials::new(dynamodb.clone(), &config.trials_table),
+            generations: generations.clone(),
+            selfies: Bucket {
+                client: s3.clone(),
+                bucket: config.selfie_bucket.clone(),
+            },
+            generated: Bucket {
+                client: s3.clone(),
+                bucket: config.rights.generated_bucket.clone(),
+            },
+        };
         let hashed_keys = ExpiredHashedKeys {
             dynamodb,
             tables: vec![
@@ -238,6 +254,7 @@ impl RetentionJob {
                     },
                 }),
                 Box::new(AbandonedUploads { generations }),
+                Box::new(expired_trials),
                 Box::new(hashed_keys),
             ],
             clock,
@@ -427,6 +444,65 @@ impl RetentionStep for PrivacyRequests {
                 ("ExpiredExportsRemoved", exports as u64),
             ]))
         })
+    }
+}
+
+/// Free trials whose link has expired: everything of the trial goes with the link. The
+/// files go first and the trial record last, so a run cut short is finished by the next,
+/// which still finds the record.
+#[derive(Debug)]
+struct ExpiredTrials {
+    trials: Trials,
+    generations: Generations,
+    selfies: Bucket,
+    generated: Bucket,
+}
+
+impl RetentionStep for ExpiredTrials {
+    fn name(&self) -> &'static str {
+        "expired_trials"
+    }
+
+    fn run<'a>(&'a self, context: RunContext) -> StepFuture<'a> {
+        Box::pin(self.delete_expired(context))
+    }
+}
+
+impl ExpiredTrials {
+    async fn delete_expired(&self, context: RunContext) -> Result<StepCounts, String> {
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let (expired, next) = self
+                .trials
+                .expired(context.now, 100, start)
+                .await
+                .map_err(|e| e.to_string())?;
+            for trial in &expired {
+                let owner = crate::generations::trial_owner(&trial.trial_id);
+                self.generated
+                    .delete_prefix(&format!("generated/{owner}/"))
+                    .await?;
+                self.selfies
+                    .delete_prefix(&format!("selfies/{owner}/"))
+                    .await?;
+                self.generations
+                    .delete_trial(&trial.trial_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let forgotten = self
+                    .trials
+                    .forget_expired(trial, context.now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                deleted += u64::from(forgotten);
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        Ok(StepCounts::from([("ExpiredTrialsDeleted", deleted)]))
     }
 }
 

@@ -6,10 +6,15 @@
 //!   took a trial, until the trial window (`TRIAL_WINDOW_SECONDS`) ends;
 //! - `IP#<salted IP hash>`: the address that took a trial. Hashed IPs may be kept 24 to 48
 //!   hours only, so this claim lasts at most 24 hours whatever the window: beyond a day, the
-//!   device id is the only limit;
+//!   device id is the only limit. It holds its expiry and nothing else (no trial id, no
+//!   time): nothing links the hashed IP to a trial, a device or a person;
 //! - `TRIAL#<trial id>`: the trial itself (device id, language, the saved email if the
 //!   person asked for their link by email), until the trial link expires. Found from an
-//!   email through the sparse `by-email` index, from a device id through its claim.
+//!   email through the sparse `by-email` index, from a device id through its claim. When the
+//!   link expires, retention-cron deletes the trial with its avatar, selfie and generation
+//!   record ([`Trials::expired`] lists them, through the `expiring` index under
+//!   [`TRIAL_LINK_SWEEP`]); the record's TTL is only the safety net, set later so the
+//!   record is never gone before the job has found it.
 //!
 //! The claims, the trial and its generation are written in one transaction whose conditions
 //! let an expired claim be overwritten, so two concurrent trials from one device or address
@@ -33,6 +38,12 @@ use crate::store::{Item, StoreError, get_n, get_s, n, s};
 
 /// Hashed IPs are kept 24 hours at most (the policy allows 24 to 48).
 pub const MAX_IP_CLAIM_SECONDS: i64 = 24 * 60 * 60;
+/// The `expiry_sweep` value of trial records in the `expiring` index (hashed keys use
+/// `expiring::HASHED_KEY`): retention-cron finds the trials whose link has expired there.
+pub const TRIAL_LINK_SWEEP: &str = "trial-link";
+/// A trial record's TTL comes this long after its link expires: DynamoDB's TTL deletion
+/// must never take the record (the only way to its avatar) before retention-cron does.
+pub const TRIAL_RECORD_TTL_MARGIN_SECONDS: i64 = 7 * 24 * 3600;
 const BY_EMAIL: &str = "by-email";
 
 /// A new trial, as recorded.
@@ -69,6 +80,13 @@ pub struct TrialContact {
     pub link_expires: UnixSeconds,
 }
 
+/// A trial whose link has expired: its id and the device it was taken on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredTrial {
+    pub trial_id: String,
+    pub device_id: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Trials {
     client: Client,
@@ -91,6 +109,14 @@ impl Trials {
         generation: TransactWriteItem,
     ) -> Result<(), TrialRefused> {
         let ip_expires = trial.now + MAX_IP_CLAIM_SECONDS.min(trial.window_ends - trial.now);
+        let expiring = |pk: String, expires_at: UnixSeconds, ttl: UnixSeconds| -> Item {
+            [
+                ("pk".to_owned(), s(pk)),
+                ("expires_at".to_owned(), n(expires_at)),
+                ("ttl".to_owned(), n(ttl)),
+            ]
+            .into()
+        };
         let claim = |pk: String, expires_at: UnixSeconds, ttl: UnixSeconds| -> Item {
             [
                 ("pk".to_owned(), s(pk)),
@@ -108,7 +134,9 @@ impl Trials {
             trial.window_ends,
             trial.window_ends.max(trial.link_expires),
         );
-        let mut address = claim(
+        // Its expiry only: a hashed IP that named the trial would tie the address to the
+        // trial (and so to the device and the saved email) for a day after an erasure.
+        let mut address = expiring(
             format!("IP#{}", trial.ip_hash.as_str()),
             ip_expires,
             ip_expires,
@@ -119,8 +147,9 @@ impl Trials {
         let mut record = claim(
             format!("TRIAL#{}", trial.id),
             trial.link_expires,
-            trial.link_expires,
+            trial.link_expires + TRIAL_RECORD_TTL_MARGIN_SECONDS,
         );
+        record.insert(crate::expiring::ATTRIBUTE.to_owned(), s(TRIAL_LINK_SWEEP));
         record.insert("device_id".to_owned(), s(trial.device_id));
         record.insert("locale".to_owned(), s(trial.locale.as_str()));
         if let Some(email) = trial.email {
@@ -128,9 +157,9 @@ impl Trials {
         }
         let items = vec![
             generation,
-            self.claim_put(device)?,
-            self.claim_put(address)?,
-            self.put(record, "attribute_not_exists(pk)", false)?,
+            self.claim_put(device, trial.now)?,
+            self.claim_put(address, trial.now)?,
+            self.put(record, "attribute_not_exists(pk)", None)?,
         ];
         let result = self
             .client
@@ -213,6 +242,103 @@ impl Trials {
             .collect())
     }
 
+    /// One page of the trials whose link expired by `now` (keys from the `expiring` index),
+    /// each with its device id, and where the next page starts.
+    pub async fn expired(
+        &self,
+        now: UnixSeconds,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<ExpiredTrial>, Option<Item>), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::expiring::INDEX)
+            .key_condition_expression("#sweep = :sweep AND #ttl <= :cutoff")
+            .expression_attribute_names("#sweep", crate::expiring::ATTRIBUTE)
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":sweep", s(TRIAL_LINK_SWEEP))
+            .expression_attribute_values(":cutoff", n(now + TRIAL_RECORD_TTL_MARGIN_SECONDS))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query", &self.table, &e))?;
+        let next = output.last_evaluated_key.filter(|key| !key.is_empty());
+        let mut trials = Vec::new();
+        for key in output.items.unwrap_or_default() {
+            let Some(id) = get_s(&key, "pk").and_then(|pk| pk.strip_prefix("TRIAL#")) else {
+                continue;
+            };
+            // The index holds keys only: the device id is on the record.
+            let device_id = self
+                .get(&format!("TRIAL#{id}"))
+                .await?
+                .and_then(|item| get_s(&item, "device_id").map(str::to_owned));
+            trials.push(ExpiredTrial {
+                trial_id: id.to_owned(),
+                device_id,
+            });
+        }
+        Ok((trials, next))
+    }
+
+    /// The last step of deleting an expired trial: its device claim forgets the trial (it
+    /// still limits the device until its own end) and the trial record goes. Both are
+    /// conditional, so a claim taken by a later trial and a record already gone are left
+    /// alone; true when the record was deleted by this call.
+    pub async fn forget_expired(
+        &self,
+        trial: &ExpiredTrial,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        if let Some(device) = &trial.device_id {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("DEVICE#{device}")))
+                .update_expression("REMOVE trial_id")
+                .condition_expression("trial_id = :trial")
+                .expression_attribute_values(":trial", s(&trial.trial_id))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(error) if crate::store::is_condition_failed(&error) => {}
+                Err(error) => return Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+            }
+        }
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("TRIAL#{}", trial.trial_id)))
+            .condition_expression("expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if crate::store::is_condition_failed(&error) => Ok(false),
+            Err(error) => Err(StoreError::from_sdk("DeleteItem", &self.table, &error)),
+        }
+    }
+
+    async fn get(&self, pk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem", &self.table, &e))?;
+        Ok(output.item)
+    }
+
     async fn claim_end(
         &self,
         pk: &str,
@@ -225,41 +351,32 @@ impl Trials {
     }
 
     async fn live_item(&self, pk: &str, now: UnixSeconds) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem", &self.table, &e))?;
-        Ok(output
-            .item
+        Ok(self
+            .get(pk)
+            .await?
             .filter(|item| get_n(item, "expires_at").is_some_and(|end| end > now)))
     }
 
     /// A claim may replace an expired one (DynamoDB's TTL deletes it days late).
-    fn claim_put(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        self.put(item, "attribute_not_exists(pk) OR expires_at <= :now", true)
+    fn claim_put(&self, item: Item, now: UnixSeconds) -> Result<TransactWriteItem, StoreError> {
+        self.put(
+            item,
+            "attribute_not_exists(pk) OR expires_at <= :now",
+            Some(now),
+        )
     }
 
     fn put(
         &self,
         item: Item,
         condition: &str,
-        with_now: bool,
+        now: Option<UnixSeconds>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let now = item.get("created_at").cloned();
-        let mut put = Put::builder()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition);
-        if with_now {
-            put = put
-                .set_expression_attribute_values(now.map(|now| [(":now".to_owned(), now)].into()));
-        }
-        let put = put
+            .condition_expression(condition)
+            .set_expression_attribute_values(now.map(|now| [(":now".to_owned(), n(now))].into()))
             .build()
             .map_err(|e| StoreError::new("TransactWriteItems", &self.table, e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())

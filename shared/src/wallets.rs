@@ -7,6 +7,19 @@
 //!
 //! Every balance change goes with an entry in the credit ledger (`billing::ledger`), in the
 //! same transaction, so the balance is always the sum of the wallet's ledger.
+//!
+//! The wallet item also holds who the person has been and where they are signed in:
+//!
+//! - `former_emails` (`[{email, until}]`): every address the wallet had before its current
+//!   one. A person is every address their wallet has ever had, so export and erasure find
+//!   what was recorded under any of them (`rights::resolve`). Kept with the wallet.
+//! - `sessions` (`{<session id>: {issued_at, expires_at}}`): the live sessions. A session
+//!   JWT is valid only while its id is here, so signing out, "sign out everywhere", an email
+//!   change and the erasure of the wallet end sessions on the server. The check costs no
+//!   read of its own: every signed-in request reads this item anyway (`auth::SignedIn`). An
+//!   entry ends at sign-out, at its expiry (dropped at the next sign-in), with the wallet.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -29,6 +42,68 @@ pub struct Wallet {
     pub restricted: bool,
     /// Objection to analytics (`POST /me/consent`): while set, events are not stored.
     pub analytics_objected: bool,
+    /// The addresses the wallet had before `email`, oldest first.
+    pub former_emails: Vec<EmailAddress>,
+    /// The live sessions by id.
+    pub sessions: BTreeMap<String, WalletSession>,
+}
+
+/// Live sessions per wallet: enough for every device a person uses; a sign-in beyond it
+/// ends the oldest session, so the wallet item stays small (it is read on every request).
+pub const MAX_SESSIONS: usize = 20;
+
+/// One signed-in session, as recorded on the wallet (its id is in the session JWT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletSession {
+    pub id: String,
+    pub issued_at: UnixSeconds,
+    pub expires_at: UnixSeconds,
+}
+
+impl WalletSession {
+    fn attribute(&self) -> AttributeValue {
+        AttributeValue::M(
+            [
+                ("issued_at".to_owned(), n(self.issued_at)),
+                ("expires_at".to_owned(), n(self.expires_at)),
+            ]
+            .into(),
+        )
+    }
+
+    fn from_attribute(id: &str, value: &AttributeValue) -> Option<Self> {
+        let map = value.as_m().ok()?;
+        Some(Self {
+            id: id.to_owned(),
+            issued_at: get_n(map, "issued_at")?,
+            expires_at: get_n(map, "expires_at")?,
+        })
+    }
+}
+
+impl Wallet {
+    /// True while the session `id` is one of the wallet's and has not expired.
+    pub fn has_session(&self, id: &str, now: UnixSeconds) -> bool {
+        self.sessions
+            .get(id)
+            .is_some_and(|session| session.expires_at > now)
+    }
+
+    /// The sessions to drop so that one more fits: the expired ones, then the oldest beyond
+    /// `MAX_SESSIONS - 1`.
+    fn sessions_to_drop(&self, now: UnixSeconds) -> Vec<String> {
+        let (expired, mut live): (Vec<_>, Vec<_>) = self
+            .sessions
+            .values()
+            .partition(|session| session.expires_at <= now);
+        live.sort_by_key(|session| (session.issued_at, session.id.clone()));
+        let excess = live.len().saturating_sub(MAX_SESSIONS - 1);
+        expired
+            .into_iter()
+            .chain(live.into_iter().take(excess))
+            .map(|session| session.id.clone())
+            .collect()
+    }
 }
 
 /// A privacy choice recorded on the wallet item: the flag, the time of its current state
@@ -140,6 +215,8 @@ impl Wallets {
             created_at: now,
             restricted: false,
             analytics_objected: false,
+            former_emails: Vec::new(),
+            sessions: BTreeMap::new(),
         };
         match self.create(&wallet).await {
             Ok(()) => Ok(wallet),
@@ -292,6 +369,7 @@ impl Wallets {
             ("credits".to_owned(), n(wallet.credits)),
             ("locale".to_owned(), s(wallet.locale.as_str())),
             ("created_at".to_owned(), n(wallet.created_at)),
+            ("sessions".to_owned(), AttributeValue::M(Default::default())),
         ]
         .into();
         let result = self
@@ -343,7 +421,128 @@ impl Wallets {
             created_at: require(get_n(item, "created_at"), table, "created_at")?,
             restricted: flag(item, WalletChoice::Restricted.attribute()),
             analytics_objected: flag(item, WalletChoice::AnalyticsObjected.attribute()),
+            former_emails: item
+                .get("former_emails")
+                .and_then(|list| list.as_l().ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| {
+                    let email = get_s(entry.as_m().ok()?, "email")?;
+                    EmailAddress::parse(email).ok()
+                })
+                .collect(),
+            sessions: item
+                .get("sessions")
+                .and_then(|map| map.as_m().ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|(id, value)| {
+                    Some((id.clone(), WalletSession::from_attribute(id, value)?))
+                })
+                .collect(),
         })
+    }
+
+    /// Records a new session on the wallet, dropping the expired ones and, beyond
+    /// `MAX_SESSIONS`, the oldest. `wallet` is the wallet as just read (sign-in reads it).
+    pub async fn open_session(
+        &self,
+        wallet: &Wallet,
+        session: &WalletSession,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        let dropped = wallet.sessions_to_drop(now);
+        // Two tries cover a wallet written before sessions existed (no map yet: the first
+        // update's condition fails, the whole map is written) racing another sign-in.
+        for _ in 0..3 {
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(wallet_key(&wallet.id)))
+                .condition_expression("attribute_exists(pk) AND attribute_exists(sessions)")
+                .expression_attribute_names("#new", &session.id)
+                .expression_attribute_values(":session", session.attribute());
+            let mut expression = "SET sessions.#new = :session".to_owned();
+            if !dropped.is_empty() {
+                let names: Vec<String> = (0..dropped.len()).map(|i| format!("#old{i}")).collect();
+                for (name, id) in names.iter().zip(&dropped) {
+                    update = update.expression_attribute_names(name, id);
+                }
+                let paths: Vec<String> = names
+                    .iter()
+                    .map(|name| format!("sessions.{name}"))
+                    .collect();
+                expression.push_str(&format!(" REMOVE {}", paths.join(", ")));
+            }
+            match update.update_expression(expression).send().await {
+                Ok(_) => return Ok(()),
+                Err(error) if crate::store::is_condition_failed(&error) => {}
+                Err(error) => return Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+            }
+            let first = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(wallet_key(&wallet.id)))
+                .update_expression("SET sessions = :sessions")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(sessions)")
+                .expression_attribute_values(
+                    ":sessions",
+                    AttributeValue::M([(session.id.clone(), session.attribute())].into()),
+                )
+                .send()
+                .await;
+            match first {
+                Ok(_) => return Ok(()),
+                Err(error) if crate::store::is_condition_failed(&error) => {}
+                Err(error) => return Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+            }
+        }
+        Err(StoreError::new(
+            "UpdateItem",
+            &self.table,
+            "no session opened: the wallet is gone",
+        ))
+    }
+
+    /// Ends one session (sign-out). Ending a session that is already gone is no error.
+    pub async fn close_session(&self, wallet_id: &str, session_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(wallet_id)))
+            .update_expression("REMOVE sessions.#id")
+            .condition_expression("attribute_exists(sessions)")
+            .expression_attribute_names("#id", session_id)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No wallet, or no sessions at all: nothing to end.
+            Err(error) if crate::store::is_condition_failed(&error) => Ok(()),
+            Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+        }
+    }
+
+    /// Ends every session of the wallet ("sign out everywhere").
+    pub async fn close_all_sessions(&self, wallet_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(wallet_id)))
+            .update_expression("SET sessions = :none")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":none", AttributeValue::M(Default::default()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if crate::store::is_condition_failed(&error) => Ok(()),
+            Err(error) => Err(StoreError::from_sdk("UpdateItem", &self.table, &error)),
+        }
     }
 
     /// The wallet item as stored (for the times of its privacy choices).
@@ -402,13 +601,15 @@ impl Wallets {
 
     /// Moves the wallet from `old` to `new` in one transaction: the old pointer goes (only
     /// if it points to this wallet), the new one is created (only if the address has no
-    /// wallet), and the wallet's email changes (only if it is still `old`). Sessions carry
-    /// the wallet id, so they keep working.
+    /// wallet), and the wallet's email changes (only if it is still `old`), `old` joining
+    /// its `former_emails`. Every session of the wallet ends; `session` (the caller's new
+    /// one) is then the only one (OWASP ASVS: sessions end when a credential changes).
     pub async fn change_email(
         &self,
         id: &str,
         old: &EmailAddress,
         new: &EmailAddress,
+        session: &WalletSession,
         now: UnixSeconds,
     ) -> Result<EmailMove, StoreError> {
         let build = |error: aws_sdk_dynamodb::error::BuildError| {
@@ -431,11 +632,29 @@ impl Wallets {
         let update_wallet = Update::builder()
             .table_name(&self.table)
             .key("pk", s(wallet_key(id)))
-            .update_expression("SET email = :new, email_changed_at = :now")
+            .update_expression(
+                "SET email = :new, email_changed_at = :now, sessions = :sessions, \
+                 former_emails = list_append(if_not_exists(former_emails, :empty), :former)",
+            )
             .condition_expression("email = :old")
             .expression_attribute_values(":new", s(new.as_str()))
             .expression_attribute_values(":old", s(old.as_str()))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(
+                ":sessions",
+                AttributeValue::M([(session.id.clone(), session.attribute())].into()),
+            )
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(
+                ":former",
+                AttributeValue::L(vec![AttributeValue::M(
+                    [
+                        ("email".to_owned(), s(old.as_str())),
+                        ("until".to_owned(), n(now)),
+                    ]
+                    .into(),
+                )]),
+            )
             .build()
             .map_err(build)?;
         let result = self
@@ -481,4 +700,55 @@ enum CreateError {
     EmailTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wallet_with(sessions: &[(&str, UnixSeconds, UnixSeconds)]) -> Wallet {
+        Wallet {
+            id: "w1".to_owned(),
+            email: EmailAddress::parse("ann@example.com").unwrap(),
+            credits: 0,
+            locale: Locale::default(),
+            created_at: 0,
+            restricted: false,
+            analytics_objected: false,
+            former_emails: Vec::new(),
+            sessions: sessions
+                .iter()
+                .map(|(id, issued_at, expires_at)| {
+                    let session = WalletSession {
+                        id: (*id).to_owned(),
+                        issued_at: *issued_at,
+                        expires_at: *expires_at,
+                    };
+                    ((*id).to_owned(), session)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_session_is_live_while_listed_and_unexpired() {
+        let wallet = wallet_with(&[("s1", 0, 100)]);
+        assert!(wallet.has_session("s1", 99));
+        assert!(!wallet.has_session("s1", 100), "expired at its end");
+        assert!(!wallet.has_session("s2", 0), "not listed: ended");
+    }
+
+    #[test]
+    fn a_new_session_drops_the_expired_ones_and_the_oldest_beyond_the_cap() {
+        let wallet = wallet_with(&[("old", 0, 10), ("live", 5, 100)]);
+        assert_eq!(wallet.sessions_to_drop(50), ["old"]);
+        let full: Vec<(String, i64, i64)> = (0..MAX_SESSIONS)
+            .map(|i| (format!("s{i:02}"), i as i64, 1_000))
+            .collect();
+        let full: Vec<(&str, i64, i64)> = full
+            .iter()
+            .map(|(id, a, b)| (id.as_str(), *a, *b))
+            .collect();
+        assert_eq!(wallet_with(&full).sessions_to_drop(50), ["s00"]);
+    }
 }

@@ -123,6 +123,7 @@ async fn main() {
             selfie_deleted_at: None,
             deliverables: BTreeMap::new(),
             failure: None,
+            review_outcome: None,
         };
         generations.create_reserved(&generation).await.unwrap();
         s3.put_object()

@@ -14,7 +14,7 @@ use shared::providers::turnstile::DUMMY_SECRET_PASSES;
 
 use crate::billing::{event, order};
 use crate::helpers::{Call, TestApp, emulation_state, latest_code};
-use crate::pipeline::{full_order, selfie_bytes};
+use crate::pipeline::{blocked_order, full_order, selfie_bytes};
 use crate::trial::{siteverify, trial_app, trial_body};
 
 /// The app's pages (the web app's routes). `{}` is one path segment.
@@ -141,7 +141,7 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     assert_ne!(app_origin, api_origin);
 
     // Sign-in code, then a generation with every product: the "ready" email.
-    let person = app.person_with_credits("ren", 3).await;
+    let person = app.person_with_credits("ren", 5).await;
     let wallet_id = app
         .wallets()
         .find_by_email(&EmailAddress::parse(&person.email).unwrap())
@@ -154,6 +154,17 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     app.upload(&upload, selfie_bytes()).await;
     app.deliver_upload_event(upload.body["generation_id"].as_str().unwrap())
         .await;
+    app.run_generation_queue().await;
+
+    // A selfie held by moderation: the "held for review" email, then the review's outcome.
+    let held = blocked_order(&app, &person).await;
+    let admin = app.person_with_credits("admin", 0).await;
+    let approved = Call::event("admin", "approve.json")
+        .route("POST", &format!("/admin/review/{held}/approve"))
+        .cookies(&[&admin.session])
+        .send_to_admin(&app)
+        .await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
     app.run_generation_queue().await;
 
     // A free trial with "save my link": the link email, then its "ready" email.
@@ -204,7 +215,10 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
     assert_eq!(opt_in.status, 200, "{}", opt_in.body);
     let engagement = &env["EngagementFunction"];
     let marketing = MarketingMailer::new(
-        Mailer::new(shared::aws::sesv2(&app.sdk), &engagement["EMAIL_FROM"]),
+        Mailer::new(
+            shared::aws::sesv2(&app.sdk),
+            &shared::email::Sender::from_env(engagement).unwrap(),
+        ),
         Consent::new(app.dynamodb.clone(), app.table("LeadsTable")),
         UnsubscribeTokens::new(secrecy::SecretString::from(
             engagement["UNSUBSCRIBE_KEY"].clone(),
@@ -213,6 +227,7 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
         api_origin.parse().unwrap(),
     );
     let newsletter = shared::email::Email {
+        locale: Locale::En,
         subject: "New styles".to_owned(),
         text: "Watercolor is here.".to_owned(),
         html: "<!doctype html><html><body><p>Watercolor is here.</p></body></html>".to_owned(),
@@ -246,11 +261,11 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
         )
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
+    // The change ended every session; the caller goes on in the new one.
+    let session = verified.cookie("session").expect("a new session");
 
     // Account deletion: the acknowledgement, then the closing email.
-    let delete = app
-        .rights_call("delete.json", Some(&person.session), None)
-        .await;
+    let delete = app.rights_call("delete.json", Some(&session), None).await;
     assert_eq!(delete.status, 202, "{}", delete.body);
     assert_eq!(
         app.retention
@@ -263,10 +278,10 @@ async fn every_link_of_every_email_opens_a_page_of_the_app() {
 
     let sent = mail_of(&app).await;
     let subjects: BTreeSet<&str> = sent.iter().map(|m| m.subject.as_str()).collect();
-    // sign-in code, ready (account), trial link, ready (trial: same template), receipt,
-    // refund, refund request, export, marketing, change code, changed (new, old),
-    // deletion received, deleted.
-    assert!(subjects.len() >= 12, "{subjects:#?}");
+    // sign-in code, ready (account), held for review, review outcome, trial link, trial
+    // ready, receipt, refund, refund request, export, marketing, change code, changed (new,
+    // old), deletion received, deleted.
+    assert!(subjects.len() >= 15, "{subjects:#?}");
 
     let mut pages_seen = BTreeSet::new();
     for message in &sent {

@@ -106,11 +106,12 @@ pub async fn seed_everywhere(app: &TestApp, name: &str, ip: &str) -> Everywhere 
     let generated = app.run_generation_queue().await;
     assert!(generated.iter().all(|g| g.batch_item_failures.is_empty()));
 
-    // The trial's generation and files are owned by `trial-<id>` (the bare trial id stays
-    // in the IP# claim, a salted hash gone within a day that names no one).
+    // The trial's generation and files are owned by `trial-<id>`; the bare trial id names
+    // the trial record and its generation (the IP# claim holds only its expiry).
     seeded.extra = vec![
         device_id.clone(),
         shared::generations::trial_owner(&trial_id),
+        trial_id.clone(),
     ];
     Everywhere {
         seeded,
@@ -194,21 +195,24 @@ pub async fn seed(app: &TestApp, name: &str) -> Seeded {
     let selfie = format!("selfie of {name}").into_bytes();
     let avatar = format!("avatar of {name}").into_bytes();
     let s3 = shared::aws::s3(&app.sdk);
-    for (bucket, key, body) in [
+    for (bucket, key, body, content_type) in [
         (
             "SelfieBucket",
             format!("selfies/{}/{generation_id}", wallet.id),
             &selfie,
+            "image/jpeg",
         ),
         (
             "GeneratedBucket",
             format!("generated/{}/{generation_id}/avatar.png", wallet.id),
             &avatar,
+            "image/png",
         ),
     ] {
         s3.put_object()
             .bucket(&app.resources[bucket])
             .key(key)
+            .content_type(content_type)
             .body(body.clone().into())
             .send()
             .await
@@ -289,15 +293,16 @@ impl TestApp {
     /// route, then the route's presigned URL; the zip bytes.
     pub async fn download_from_mail(&self, to: &str) -> Result<Vec<u8>, Answer> {
         let mail = sent_mail(to).await;
-        let (_, body) = mail
-            .iter()
-            .rev()
-            .find(|(subject, _)| subject.contains("export"))
-            .expect("an export email");
+        // Found by its link (the subject is in the person's language).
         let page = format!(
             "{}/export?",
             self.function_env["DsrArchiveFunction"]["APP_ORIGIN"]
         );
+        let (_, body) = mail
+            .iter()
+            .rev()
+            .find(|(_, body)| body.contains(&page))
+            .expect("an export email");
         let start = body.find(&page).expect("a link to the app's export page");
         let link = &body[start..];
         // The HTML part may be what the emulation keeps: the link ends at its quote.
@@ -392,7 +397,7 @@ async fn an_export_holds_everything_about_the_person_and_nothing_of_anyone_else(
         json!("allowed")
     );
     assert_eq!(
-        files[&format!("files/selfies/{}", person.generation_id)],
+        files[&format!("files/selfies/{}.jpg", person.generation_id)],
         person.selfie
     );
     assert_eq!(
@@ -547,12 +552,18 @@ async fn an_export_holds_every_store_of_billing_trials_and_engagement_and_nothin
         "{ledger:?}"
     );
     let orders = rows(&files, "orders");
-    let pks: Vec<&str> = orders.iter().filter_map(|o| o["pk"].as_str()).collect();
     assert!(
-        pks.contains(&format!("ORDER#{}", person.order_id).as_str()),
-        "{pks:?}"
+        orders
+            .iter()
+            .any(|o| o["record"] == json!("order") && o["order_id"] == json!(person.order_id)),
+        "{orders:?}"
     );
-    assert!(pks.iter().any(|pk| pk.starts_with("WEBHOOK#")), "{pks:?}");
+    assert!(
+        orders
+            .iter()
+            .any(|o| o["record"] == json!("payment_notification")),
+        "{orders:?}"
+    );
 
     let events = rows(&files, "analytics_events");
     assert_eq!(
@@ -584,18 +595,20 @@ async fn an_export_holds_every_store_of_billing_trials_and_engagement_and_nothin
     assert_eq!(refunds[0]["order_id"], json!(person.order_id));
 
     let trials = rows(&files, "trials");
-    let trial_pks: Vec<&str> = trials.iter().filter_map(|t| t["pk"].as_str()).collect();
+    let records: Vec<&str> = trials.iter().filter_map(|t| t["record"].as_str()).collect();
+    assert_eq!(records.len(), 2, "{trials:?}");
+    assert!(records.contains(&"trial") && records.contains(&"device_claim"));
     assert!(
-        trial_pks.contains(&format!("TRIAL#{}", person.trial_id).as_str()),
-        "{trial_pks:?}"
+        trials
+            .iter()
+            .all(|t| t["trial_id"] == json!(person.trial_id)),
+        "{trials:?}"
     );
     assert!(
-        trial_pks.contains(&format!("DEVICE#{}", person.device_id).as_str()),
-        "{trial_pks:?}"
-    );
-    assert!(
-        !trial_pks.iter().any(|pk| pk.starts_with("IP#")),
-        "IP hashes link to no one"
+        trials
+            .iter()
+            .any(|t| t["device_id"] == json!(person.device_id)),
+        "{trials:?}"
     );
     let owner = shared::generations::trial_owner(&person.trial_id);
     assert!(
@@ -614,7 +627,7 @@ async fn an_export_holds_every_store_of_billing_trials_and_engagement_and_nothin
 
     let lead = &rows(&files, "lead")[0];
     assert_eq!(lead["marketing_opt_in"], json!(true));
-    assert!(lead["marketing_opt_in_at"].is_i64());
+    assert!(is_rfc3339(&lead["marketing_opt_in_at"]), "{lead}");
     assert!(
         !lead["consent_history"].as_array().unwrap().is_empty(),
         "{lead}"
@@ -638,4 +651,231 @@ async fn an_export_holds_every_store_of_billing_trials_and_engagement_and_nothin
             "another person's {needle} in the export"
         );
     }
+}
+
+/// `2026-11-29T11:04:05Z`: a time as the archive writes it.
+pub fn is_rfc3339(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| {
+        let bytes = text.as_bytes();
+        text.len() == 20
+            && bytes[4] == b'-'
+            && bytes[10] == b'T'
+            && bytes[19] == b'Z'
+            && text
+                .chars()
+                .filter(|c| !matches!(c, '-' | 'T' | ':' | 'Z'))
+                .all(|c| c.is_ascii_digit())
+    })
+}
+
+/// The fields `EXPORT_SCHEMA.md` lists for each store: the first column of the table under
+/// each `### `store`` heading (`name` or `name[].field` for the objects of a list).
+pub fn schema_fields(schema: &str) -> HashMap<String, Vec<String>> {
+    let mut fields: HashMap<String, Vec<String>> = HashMap::new();
+    let mut store: Option<String> = None;
+    for line in schema.lines() {
+        if let Some(heading) = line.strip_prefix("### `") {
+            store = heading.split('`').next().map(str::to_owned);
+            continue;
+        }
+        if line.starts_with("## ") {
+            store = None;
+        }
+        let Some(store) = &store else { continue };
+        let Some(cell) = line.strip_prefix("| `") else {
+            continue;
+        };
+        let name = cell.split('`').next().unwrap().to_owned();
+        fields.entry(store.clone()).or_default().push(name);
+    }
+    fields
+}
+
+/// Checks every record of the archive against the schema inside it: no storage key, every
+/// field (and every field of a listed object) described, times as RFC 3339; every file has
+/// an extension. Returns how many stores wrote a rows file.
+pub fn assert_documented(files: &HashMap<String, Vec<u8>>) -> usize {
+    // The schema read is the one inside the archive: what the person gets is what is checked.
+    let schema = schema_fields(std::str::from_utf8(&files["EXPORT_SCHEMA.md"]).unwrap());
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let mut stores_seen = 0;
+    for listed in manifest["files"].as_array().unwrap() {
+        let path = listed["path"].as_str().unwrap();
+        if listed["kind"] == json!("file") {
+            let name = path.rsplit('/').next().unwrap();
+            assert!(name.contains('.'), "{path} has no extension");
+            continue;
+        }
+        let store = listed["store"].as_str().unwrap();
+        let documented = schema
+            .get(store)
+            .unwrap_or_else(|| panic!("EXPORT_SCHEMA.md has no section for `{store}`"));
+        stores_seen += 1;
+        for record in rows(files, store) {
+            for (field, value) in record.as_object().unwrap() {
+                assert!(
+                    !STORAGE_KEYS.contains(&field.as_str()),
+                    "{store}: the storage key `{field}` is in the archive"
+                );
+                assert!(
+                    documented.contains(field),
+                    "{store}: `{field}` is not in EXPORT_SCHEMA.md: {record}"
+                );
+                if shared::rights::records::is_time(field) {
+                    assert!(is_rfc3339(value), "{store}.{field} = {value}");
+                }
+                for item in value.as_array().into_iter().flatten() {
+                    for (inner, inner_value) in item.as_object().into_iter().flatten() {
+                        let path = format!("{field}[].{inner}");
+                        assert!(
+                            documented.contains(&path),
+                            "{store}: `{path}` is not in EXPORT_SCHEMA.md"
+                        );
+                        if shared::rights::records::is_time(inner) {
+                            assert!(is_rfc3339(inner_value), "{store}.{path} = {inner_value}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    stores_seen
+}
+
+/// Storage names that must never reach a person's archive.
+const STORAGE_KEYS: [&str; 6] = [
+    "pk",
+    "sk",
+    "ttl",
+    "expiry_sweep",
+    "selfie_held",
+    "selfie_due_at",
+];
+
+#[tokio::test]
+async fn every_record_is_in_its_documented_shape_with_rfc3339_times_and_every_file_has_its_extension()
+ {
+    let server = crate::trial::siteverify().await;
+    let app =
+        crate::trial::trial_app(shared::providers::turnstile::DUMMY_SECRET_PASSES, &server).await;
+    let person = seed_everywhere(&app, "rita", "203.0.113.23").await;
+    let me = &person.seeded;
+    let answer = app
+        .rights_call("export.json", Some(&me.session), None)
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert!(app.run_export_queue().await >= 1);
+    let files = unzip(&app.download_from_mail(&me.email).await.expect("the link"));
+
+    let stores_seen = assert_documented(&files);
+    assert!(stores_seen >= 12, "every store wrote its file");
+    assert!(
+        files.contains_key(&format!("files/selfies/{}.jpg", me.generation_id)),
+        "the selfie is named from its type: {:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        files.contains_key(&format!("files/selfies/{}.jpg", person.trial_id)),
+        "the trial's selfie too"
+    );
+}
+
+#[tokio::test]
+async fn the_archive_has_a_page_that_shows_everything_offline_in_the_persons_language() {
+    let server = crate::trial::siteverify().await;
+    let app =
+        crate::trial::trial_app(shared::providers::turnstile::DUMMY_SECRET_PASSES, &server).await;
+    let person = seed_everywhere(&app, "sora", "203.0.113.24").await;
+    let me = &person.seeded;
+    // A message that would be markup if it were not escaped.
+    let feedback = Call::event("engagement", "feedback.json")
+        .json(json!({"message": "<img src=x onerror=alert(1)> & thanks", "page": "/create"}))
+        .cookies(&[me.session.as_str()])
+        .send_to_engagement(&app)
+        .await;
+    assert_eq!(feedback.status, 201, "{}", feedback.body);
+    let chosen = Call::fixture("locale.json")
+        .json(json!({ "locale": "ja" }))
+        .cookies(&[&me.session])
+        .send(&app)
+        .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+
+    let answer = app
+        .rights_call("export.json", Some(&me.session), None)
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert!(app.run_export_queue().await >= 1);
+    let files = unzip(&app.download_from_mail(&me.email).await.expect("the link"));
+    if let Ok(dir) = std::env::var("EXPORT_SAMPLE_DIR") {
+        // To look at the page: the archive unzipped where asked.
+        for (path, content) in &files {
+            let target = std::path::Path::new(&dir).join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, content).unwrap();
+        }
+    }
+    let page = String::from_utf8(files["index.html"].clone()).expect("UTF-8");
+
+    assert!(
+        page.starts_with("<!doctype html><html lang=\"ja\">"),
+        "in the person's language"
+    );
+    assert!(page.contains("Anumi が保持しているあなたのデータ"));
+    for held in [
+        me.email.as_str(),
+        me.wallet_id.as_str(),
+        person.trial_id.as_str(),
+        person.order_id.as_str(),
+        "Love the chibi style",
+        "こんにちは",
+    ] {
+        assert!(page.contains(held), "the page shows {held}");
+    }
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt; &amp; thanks"));
+    assert!(!page.contains("<img src=x"), "values are escaped");
+    assert!(!page.contains("<script"), "no script");
+    // Every link and picture is a file of the archive (or a place on the page): nothing is
+    // fetched from anywhere.
+    let mut pictures = 0;
+    for attribute in ["src=\"", "href=\""] {
+        for reference in page.split(attribute).skip(1) {
+            let target = reference.split('"').next().unwrap();
+            if target.starts_with('#') {
+                continue;
+            }
+            let decoded = target.replace("%20", " ");
+            assert!(
+                files.contains_key(&decoded),
+                "{target} is not in the archive"
+            );
+            if attribute == "src=\"" {
+                pictures += 1;
+            }
+        }
+    }
+    for picture in [
+        format!("files/selfies/{}.jpg", me.generation_id),
+        format!("files/generated/{}/avatar.png", me.generation_id),
+        format!("files/generated/{}/avatar.png", person.trial_id),
+    ] {
+        assert!(
+            page.contains(&format!("src=\"{picture}\"")),
+            "shows {picture}"
+        );
+    }
+    assert!(pictures >= 3);
+    for outside in [
+        "http:",
+        "https:",
+        "src=\"//",
+        "href=\"//",
+        "<link",
+        "@import",
+        "url(",
+    ] {
+        assert!(!page.contains(outside), "{outside} in the page");
+    }
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["page"], json!("index.html"));
 }

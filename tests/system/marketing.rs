@@ -262,6 +262,7 @@ async fn forged_tokens_and_bodies_without_one_click_are_refused() {
 
 fn newsletter() -> Email {
     Email {
+        locale: shared::locale::Locale::Ja,
         subject: "Anumi: 新しいスタイル".to_owned(),
         text: "Watercolor is here.".to_owned(),
         html: "<!doctype html><html><body><p>Watercolor is here.</p></body></html>".to_owned(),
@@ -273,7 +274,10 @@ async fn marketing_email_goes_only_to_opted_in_unrestricted_addresses_with_rfc80
     let app = spawn_app().await;
     let env = &app.engagement_env;
     let marketing = MarketingMailer::new(
-        Mailer::new(shared::aws::sesv2(&app.sdk), &env["EMAIL_FROM"]),
+        Mailer::new(
+            shared::aws::sesv2(&app.sdk),
+            &shared::email::Sender::from_env(env).unwrap(),
+        ),
         consent(&app),
         tokens(&app),
         env["APP_ORIGIN"].parse().unwrap(),

@@ -771,7 +771,10 @@ async fn an_openai_moderation_block_is_not_retried_and_returns_the_credits() {
     let worker = shared::delivery::GenerationWorker::new(
         shared::delivery::DeliveryConfig {
             app_origin: "https://anumi.app".parse().unwrap(),
-            email_from: "no-reply@anumi.app".into(),
+            email_from: shared::email::Sender {
+                from: "no-reply@anumi.app".into(),
+                support: EmailAddress::parse("support@anumi.app").unwrap(),
+            },
             wallets_table: app.table("WalletsTable").to_owned(),
             ledger_table: app.table("LedgerTable").to_owned(),
             generations_table: app.table("GenerationsTable").to_owned(),
@@ -906,6 +909,12 @@ async fn when_moderation_stays_unavailable_the_last_delivery_returns_the_credits
             generation_queue_url: app.queue_url("GenerationQueue").await,
             max_upload_bytes: 10 * 1024 * 1024,
             max_receive_count: 5,
+            trials_table: app.table("TrialsTable").to_owned(),
+            email_from: shared::email::Sender {
+                from: "no-reply@anumi.app".into(),
+                support: EmailAddress::parse("support@anumi.app").unwrap(),
+            },
+            app_origin: "https://anumi.app".parse().unwrap(),
         },
         moderator,
         &app.sdk,
@@ -942,4 +951,150 @@ fn order_wallet(order: &Answer) -> String {
     let path = url.split('?').next().unwrap();
     let parts: Vec<&str> = path.rsplit('/').collect();
     parts[1].to_owned()
+}
+
+/// The mail `to` received whose subject is `subject`.
+async fn mail_titled(to: &str, subject: &str) -> Vec<String> {
+    sent_mail(to)
+        .await
+        .into_iter()
+        .filter(|(title, _)| title == subject)
+        .map(|(_, body)| body)
+        .collect()
+}
+
+pub(crate) async fn blocked_order(app: &TestApp, person: &Person) -> String {
+    let order = app
+        .order(person, json!({
+            "content_type": "image/png", "content_length": blocked_marker_png().len(), "style": "anime",
+        }))
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let id = order.body["generation_id"].as_str().unwrap().to_owned();
+    app.upload(&order, blocked_marker_png()).await;
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    id
+}
+
+#[tokio::test]
+async fn a_held_selfie_is_explained_once_in_the_persons_language_and_so_is_its_approval() {
+    use shared::email::templates::{review_outcome, selfie_held};
+    use shared::locale::Locale;
+    let app = spawn_app().await;
+    let person = app.person_with_credits("held", 2).await;
+    let admin = app.person_with_credits("admin", 0).await;
+    let chosen = Call::fixture("locale.json")
+        .json(json!({ "locale": "ja" }))
+        .cookies(&[&person.session])
+        .send(&app)
+        .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let id = blocked_order(&app, &person).await;
+    // S3 and SQS deliver at least once: the redelivered event tells no one twice.
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+
+    let held_subject = selfie_held(Locale::Ja, Some(1), "", None).subject;
+    let held = mail_titled(&person.email, &held_subject).await;
+    assert_eq!(
+        held.len(),
+        1,
+        "one email: {:?}",
+        sent_mail(&person.email).await
+    );
+    for words in [
+        "保留",
+        "1クレジットは残高に戻しました",
+        "5日以内",
+        "削除",
+        &format!("/generations/{id}"),
+    ] {
+        assert!(held[0].contains(words), "{words}: {}", held[0]);
+    }
+
+    let view = app.generation(&person, &id).await;
+    assert_eq!(view.body["status"], json!("blocked"));
+    assert_eq!(view.body["reason"], json!("held_for_review"));
+    let blocked_at = shared::clock::Clock::now(&app.clock);
+    assert_eq!(
+        view.body["review_by"],
+        json!(shared::clock::rfc3339(blocked_at + 5 * 24 * 3600))
+    );
+    assert_eq!(view.body["charge"], json!("returned"));
+
+    for _ in 0..2 {
+        let approved = Call::event("admin", "approve.json")
+            .route("POST", &format!("/admin/review/{id}/approve"))
+            .cookies(&[&admin.session])
+            .send_to_admin(&app)
+            .await;
+        assert_eq!(approved.status, 200, "{}", approved.body);
+    }
+    let outcome = mail_titled(
+        &person.email,
+        &review_outcome(Locale::Ja, true, None).subject,
+    )
+    .await;
+    assert_eq!(outcome.len(), 1, "approving twice tells once");
+    assert!(outcome[0].contains("問題ありません") && outcome[0].contains("アバターを作成"));
+    assert_eq!(
+        app.generation(&person, &id).await.body["reason"],
+        json!("approved_after_review")
+    );
+    // A late redelivery of the upload event after the approval sends no held email.
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(mail_titled(&person.email, &held_subject).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_confirmed_block_is_told_once_and_the_api_says_the_photo_is_gone() {
+    use shared::email::templates::review_outcome;
+    use shared::locale::Locale;
+    let app = spawn_app().await;
+    let person = app.person_with_credits("refused", 1).await;
+    let admin = app.person_with_credits("admin", 0).await;
+    let id = blocked_order(&app, &person).await;
+    let confirmed = Call::event("admin", "confirm.json")
+        .route("POST", &format!("/admin/review/{id}/confirm"))
+        .cookies(&[&admin.session])
+        .send_to_admin(&app)
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let again = Call::event("admin", "confirm.json")
+        .route("POST", &format!("/admin/review/{id}/confirm"))
+        .cookies(&[&admin.session])
+        .send_to_admin(&app)
+        .await;
+    assert_eq!(again.status, 409);
+    let told = mail_titled(
+        &person.email,
+        &review_outcome(Locale::En, false, None).subject,
+    )
+    .await;
+    assert_eq!(told.len(), 1);
+    assert!(told[0].contains("deleted") && told[0].contains("Nothing was charged"));
+    let held = sent_mail(&person.email)
+        .await
+        .into_iter()
+        .filter(|(subject, _)| subject.contains("held for review"))
+        .count();
+    assert_eq!(held, 1, "the held email came first");
+    let view = app.generation(&person, &id).await;
+    assert_eq!(view.body["status"], json!("removed"));
+    assert_eq!(view.body["reason"], json!("removed_after_review"));
+    assert!(view.body.get("review_by").is_none());
 }

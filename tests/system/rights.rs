@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use shared::analytics::AnalyticsEvents;
+use shared::clock::rfc3339;
 use shared::email::{Email, EmailAddress, Mailer};
 use shared::locale::Locale;
 use shared::marketing::{Consent, MarketingMailer, MarketingOutcome, UnsubscribeTokens};
@@ -112,7 +113,10 @@ async fn upload(app: &TestApp, session: &str) -> Answer {
 fn marketing(app: &TestApp) -> MarketingMailer {
     let env = &app.engagement_env;
     MarketingMailer::new(
-        Mailer::new(shared::aws::sesv2(&app.sdk), &env["EMAIL_FROM"]),
+        Mailer::new(
+            shared::aws::sesv2(&app.sdk),
+            &shared::email::Sender::from_env(env).unwrap(),
+        ),
         Consent::new(app.dynamodb.clone(), app.table("LeadsTable")),
         UnsubscribeTokens::new(secrecy::SecretString::from(env["UNSUBSCRIBE_KEY"].clone())),
         env["APP_ORIGIN"].parse().unwrap(),
@@ -122,6 +126,7 @@ fn marketing(app: &TestApp) -> MarketingMailer {
 
 fn newsletter() -> Email {
     Email {
+        locale: shared::locale::Locale::En,
         subject: "New styles".to_owned(),
         text: "Three new styles this month.".to_owned(),
         html: "<p>Three new styles this month.</p>".to_owned(),
@@ -179,7 +184,9 @@ async fn a_new_email_proved_by_a_code_sent_to_it_moves_the_wallet_lead_row_and_e
     let moved = verify_change(&app, &session, &new, &code).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.body["email"], json!(new));
-    // The session names the wallet, not the email: it keeps working.
+    // Every session ended with the change; the caller goes on in a new one.
+    assert_eq!(app.me(&session).await.status, 401);
+    let session = moved.cookie("session").expect("a new session");
     let me = app.me(&session).await;
     assert_eq!(me.body["email"], json!(new));
     assert_eq!(wallet_id(&app, &new).await.as_deref(), Some(id.as_str()));
@@ -455,24 +462,24 @@ async fn an_export_shows_restriction_objection_and_withdrawal_with_their_times()
 
     let wallet = &rows(&files, "wallet")[0];
     assert_eq!(wallet["restricted"], json!(true));
-    assert_eq!(wallet["restricted_at"], json!(restricted_at));
+    assert_eq!(wallet["restricted_at"], json!(rfc3339(restricted_at)));
     assert_eq!(
         wallet["restriction_history"],
-        json!([{ "restricted": true, "at": restricted_at }])
+        json!([{ "restricted": true, "at": rfc3339(restricted_at) }])
     );
     assert_eq!(wallet["analytics_objected"], json!(true));
-    assert_eq!(wallet["analytics_objected_at"], json!(objected_at));
+    assert_eq!(wallet["analytics_objected_at"], json!(rfc3339(objected_at)));
     assert_eq!(
         wallet["analytics_objection_history"],
-        json!([{ "analytics_objected": true, "at": objected_at }])
+        json!([{ "analytics_objected": true, "at": rfc3339(objected_at) }])
     );
     let lead = &rows(&files, "lead")[0];
     assert_eq!(lead["restricted"], json!(true));
-    assert_eq!(lead["restricted_at"], json!(restricted_at));
-    assert_eq!(lead["marketing_opt_out_at"], json!(objected_at));
+    assert_eq!(lead["restricted_at"], json!(rfc3339(restricted_at)));
+    assert_eq!(lead["marketing_opt_out_at"], json!(rfc3339(objected_at)));
     let last = lead["consent_history"].as_array().unwrap().last().unwrap();
     assert_eq!(
         last,
-        &json!({ "opt_in": false, "at": objected_at, "via": "dsr" })
+        &json!({ "opt_in": false, "at": rfc3339(objected_at), "via": "dsr" })
     );
 }

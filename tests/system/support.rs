@@ -281,3 +281,53 @@ async fn feedback_is_size_limited_and_rate_limited() {
     assert_eq!(limited.status, 429);
     assert_eq!(app.scan("FeedbackTable").await.len(), 2);
 }
+
+/// Every email anyone gets names a working way to reach a person (the sender address takes
+/// no replies), in the email's language; none asks to reply to the no-reply sender.
+#[tokio::test]
+async fn every_email_names_the_support_address_and_none_asks_for_a_reply_to_no_reply() {
+    let server = crate::trial::siteverify().await;
+    let app =
+        crate::trial::trial_app(shared::providers::turnstile::DUMMY_SECRET_PASSES, &server).await;
+    let support = app.function_env["OtpFunction"]["SUPPORT_EMAIL"].clone();
+    let sender = app.function_env["OtpFunction"]["EMAIL_FROM"].clone();
+    assert_ne!(support, sender, "support is not the no-reply sender");
+    // Sign-in code, receipt, refund form, trial link and trial ready emails.
+    let person = crate::export::seed_everywhere(&app, "zoe", "203.0.113.31").await;
+    let me = &person.seeded;
+    // The export email, then an email change: the code to the new address, and the notices
+    // to both addresses.
+    let export = app
+        .rights_call("export.json", Some(&me.session), None)
+        .await;
+    assert_eq!(export.status, 202, "{}", export.body);
+    app.run_export_queue().await;
+    let new = app.email("zoe-new");
+    let change = Call::event("dsr-export", "email.json")
+        .cookies(&[&me.session])
+        .json(json!({ "new_email": new }))
+        .send_to_rights(&app)
+        .await;
+    assert!(change.status < 300, "{}", change.body);
+    let code = crate::helpers::latest_code(&new).await;
+    let verified = Call::event("dsr-export", "email-verify.json")
+        .cookies(&[&me.session])
+        .json(json!({ "new_email": new, "code": code }))
+        .send_to_rights(&app)
+        .await;
+    assert!(verified.status < 300, "{}", verified.body);
+
+    let mut mail = sent_mail(&me.email).await;
+    mail.extend(sent_mail(&new).await);
+    assert!(
+        mail.len() >= 8,
+        "{:?}",
+        mail.iter().map(|m| &m.0).collect::<Vec<_>>()
+    );
+    for (subject, body) in &mail {
+        assert!(body.contains(&support), "{subject}: no support address");
+        let lower = body.to_lowercase();
+        assert!(!lower.contains("reply to this email"), "{subject}");
+        assert!(!body.contains("ご返信ください"), "{subject}");
+    }
+}

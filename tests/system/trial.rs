@@ -14,7 +14,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::helpers::{Answer, CLIENT_IP, Call, TestApp, sent_mail, spawn_app_with};
-use crate::pipeline::{download, selfie_bytes};
+use crate::pipeline::{blocked_marker_png, download, selfie_bytes};
 
 const DEVICE: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 const OTHER_DEVICE: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
@@ -192,11 +192,13 @@ async fn a_trial_passes_turnstile_and_becomes_an_avatar_without_a_wallet() {
     assert_eq!(mail.len(), 2, "{mail:?}");
     assert_eq!(mail[0].0, templates::trial_link(Locale::Ja, "").subject);
     assert!(mail[0].1.contains(&format!("/trial/{id}?token={token}")));
+    // One avatar, no account: the trial's own "ready" email.
     assert_eq!(
         mail[1].0,
-        templates::deliverables_ready(Locale::Ja, "").subject
+        templates::trial_ready(Locale::Ja, "", "").subject
     );
     assert!(mail[1].1.contains(&format!("/trial/{id}?token={token}")));
+    assert!(mail[1].1.contains("アカウント不要"));
 
     // A wrong or another trial's token shows nothing.
     let flipped = if token.ends_with('0') { '1' } else { '0' };
@@ -349,6 +351,12 @@ async fn one_trial_per_device_and_per_address_and_the_ip_hash_lives_a_day_at_mos
         .find(|i| i["pk"].as_s().unwrap().starts_with("IP#"))
         .unwrap();
     assert_eq!(ip_claim["pk"].as_s().unwrap().len(), "IP#".len() + 64);
+    // The claim holds its expiry and nothing else: nothing ties the hashed IP to the trial.
+    let mut attributes: Vec<&str> = ip_claim.keys().map(String::as_str).collect();
+    attributes.sort_unstable();
+    assert_eq!(attributes, ["expires_at", "expiry_sweep", "pk", "ttl"]);
+    let trial_id = first.body["trial_id"].as_str().unwrap();
+    assert!(!format!("{ip_claim:?}").contains(trial_id));
     assert!(
         number(ip_claim, "ttl") <= now + 24 * 3600,
         "hashed IP gone within a day"
@@ -483,4 +491,152 @@ async fn a_trials_hashed_ip_is_dropped_after_its_day_and_the_trial_stays() {
     let report = app.retention.run().await.unwrap();
     assert!(report.count("ExpiredHashedKeysDeleted") >= 1, "{report:?}");
     assert_eq!(kinds(&app.trial_items().await), ["DEVICE", "TRIAL"]);
+}
+
+#[tokio::test]
+async fn a_trials_avatar_selfie_and_records_are_deleted_when_its_link_expires() {
+    let server = siteverify().await;
+    let app = trial_app(DUMMY_SECRET_PASSES, &server).await;
+    let email = app.email("kai");
+    let trial = app
+        .start_trial(trial_body(DEVICE, Some(&email)), CLIENT_IP)
+        .await;
+    assert_eq!(trial.status, 201, "{}", trial.body);
+    let id = trial.body["trial_id"].as_str().unwrap().to_owned();
+    let token = trial.body["access_token"].as_str().unwrap().to_owned();
+    let link_expires = shared::clock::Clock::now(&app.clock) + 30 * 24 * 3600;
+    assert_eq!(
+        trial.body["link_expires_at"],
+        json!(shared::clock::rfc3339(link_expires))
+    );
+    app.upload(&trial, selfie_bytes()).await;
+    assert!(
+        app.deliver_upload_event(&id)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert!(
+        app.run_generation_queue()
+            .await
+            .iter()
+            .all(|r| r.batch_item_failures.is_empty())
+    );
+    let owner = shared::generations::trial_owner(&id);
+    let generated = |app: &TestApp| {
+        let (s3, bucket) = (
+            shared::aws::s3(&app.sdk),
+            app.resources["GeneratedBucket"].clone(),
+        );
+        let prefix = format!("generated/{owner}/");
+        async move {
+            s3.list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .unwrap()
+                .key_count()
+                .unwrap_or_default()
+        }
+    };
+    assert!(generated(&app).await > 0, "the avatar is stored");
+
+    // An hour before the link ends, everything is still there.
+    app.clock
+        .advance(link_expires - shared::clock::Clock::now(&app.clock) - 3600);
+    let run = app.retention.run().await.unwrap();
+    assert_eq!(run.count("ExpiredTrialsDeleted"), 0);
+    assert_eq!(app.see_trial(&id, &token).await.status, 200);
+    assert!(generated(&app).await > 0);
+    // Another trial, on another device and address, whose link has a month left.
+    let other = app
+        .start_trial(trial_body(OTHER_DEVICE, None), "203.0.113.99")
+        .await;
+    assert_eq!(other.status, 201, "{}", other.body);
+    let other_id = other.body["trial_id"].as_str().unwrap().to_owned();
+
+    // The run after the link expired deletes the trial with its avatar.
+    app.clock.advance(3600 + 1);
+    let run = app.retention.run().await.unwrap();
+    assert_eq!(run.count("ExpiredTrialsDeleted"), 1);
+    assert_eq!(generated(&app).await, 0, "the avatar and bundle are gone");
+    let selfie = format!("selfies/{owner}/{id}");
+    assert!(
+        !app.object_exists(&app.resources["SelfieBucket"], &selfie)
+            .await
+    );
+    assert!(
+        app.item_of("GenerationsTable", &id).await.is_none(),
+        "the generation record"
+    );
+    let items = app.trial_items().await;
+    assert!(
+        !items
+            .iter()
+            .any(|item| item["pk"].as_s().unwrap() == &format!("TRIAL#{id}")),
+        "the trial record"
+    );
+    assert!(
+        !items
+            .iter()
+            .any(|item| item.get("trial_id").and_then(|t| t.as_s().ok()) == Some(&id)),
+        "nothing names the trial any more: {items:?}"
+    );
+    assert_eq!(
+        app.see_trial(&id, &token).await.error_code(),
+        "trial_not_found"
+    );
+    // The other trial is untouched; a second run finds nothing more.
+    assert!(app.item_of("GenerationsTable", &other_id).await.is_some());
+    let again = app.retention.run().await.unwrap();
+    assert_eq!(again.count("ExpiredTrialsDeleted"), 0);
+}
+
+#[tokio::test]
+async fn a_held_trial_selfie_is_explained_only_to_a_saved_email() {
+    let server = siteverify().await;
+    let app = trial_app(DUMMY_SECRET_PASSES, &server).await;
+    let email = app.email("yui");
+    let blocked = |device: &str, email: Option<&str>| {
+        let mut body = trial_body(device, email);
+        body["content_type"] = json!("image/png");
+        body["content_length"] = json!(blocked_marker_png().len());
+        body
+    };
+    let saved = app
+        .start_trial(blocked(DEVICE, Some(&email)), CLIENT_IP)
+        .await;
+    assert_eq!(saved.status, 201, "{}", saved.body);
+    let unsaved = app
+        .start_trial(blocked(OTHER_DEVICE, None), "203.0.113.98")
+        .await;
+    assert_eq!(unsaved.status, 201, "{}", unsaved.body);
+    for trial in [&saved, &unsaved] {
+        let id = trial.body["trial_id"].as_str().unwrap();
+        app.upload(trial, blocked_marker_png()).await;
+        assert!(
+            app.deliver_upload_event(id)
+                .await
+                .batch_item_failures
+                .is_empty(),
+            "nobody to tell is no failure"
+        );
+        let token = trial.body["access_token"].as_str().unwrap();
+        let seen = app.see_trial(id, token).await;
+        assert_eq!(seen.body["status"], json!("blocked"));
+        assert_eq!(seen.body["reason"], json!("held_for_review"));
+    }
+    let held = templates::selfie_held(Locale::Ja, None, "", None).subject;
+    let mail = sent_mail(&email).await;
+    let told: Vec<_> = mail
+        .iter()
+        .filter(|(subject, _)| *subject == held)
+        .collect();
+    assert_eq!(told.len(), 1, "{mail:?}");
+    assert!(
+        !told[0].1.contains("クレジット"),
+        "a free trial paid nothing"
+    );
+    assert!(told[0].1.contains("お試しリンク"));
 }

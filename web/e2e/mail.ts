@@ -16,7 +16,9 @@ function asList(value: unknown): string[] {
   return typeof value === 'string' ? [value] : [];
 }
 
-/** Reads either moto's dump or a plain JSON list of {to, subject, html|text|body}. */
+/** Reads either moto's dump or a plain JSON list of {to, subject, html|text|body}, oldest first
+ * (the stack's /_local/mail.json lists the newest first: `waitForMail`'s nth counts in the
+ * order the emails were sent). */
 export function parseMail(data: unknown): Mail[] {
   const moto = (data as { ses?: { Message?: unknown[] } } | null)?.ses?.Message;
   if (Array.isArray(moto)) {
@@ -26,7 +28,11 @@ export function parseMail(data: unknown): Mail[] {
     });
   }
   const list = Array.isArray(data) ? data : ((data as { messages?: unknown[] } | null)?.messages ?? []);
-  return list.map((m) => {
+  const sentAt = (m: unknown) => (m as { sent_at?: unknown }).sent_at;
+  const chronological = list.every((m) => typeof sentAt(m) === 'number')
+    ? [...list].sort((a, b) => (sentAt(a) as number) - (sentAt(b) as number))
+    : [...list].reverse();
+  return chronological.map((m) => {
     const message = m as { to?: unknown; subject?: string; html?: string; text?: string; body?: string };
     return { to: asList(message.to), subject: message.subject ?? '', body: message.html ?? message.body ?? message.text ?? '' };
   });

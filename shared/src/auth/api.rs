@@ -1,5 +1,5 @@
 //! The `otp` function's HTTP API: `POST /auth/otp/start`, `POST /auth/otp/verify`,
-//! `POST /auth/logout`, `GET /me`, `POST /locale`.
+//! `POST /auth/logout`, `POST /auth/logout-all`, `GET /me`, `POST /locale`.
 
 use std::sync::Arc;
 
@@ -88,6 +88,7 @@ enum Route {
     Start,
     Verify,
     Logout,
+    LogoutAll,
     Me,
     Locale,
     Unknown,
@@ -99,6 +100,7 @@ impl Route {
             Self::Start => "otp_start",
             Self::Verify => "otp_verify",
             Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
             Self::Me => "me",
             Self::Locale => "locale",
             Self::Unknown => "unknown",
@@ -139,6 +141,7 @@ impl OtpApi {
             "/auth/otp/start" => Route::Start,
             "/auth/otp/verify" => Route::Verify,
             "/auth/logout" => Route::Logout,
+            "/auth/logout-all" => Route::LogoutAll,
             "/me" => Route::Me,
             "/locale" => Route::Locale,
             _ => Route::Unknown,
@@ -147,7 +150,8 @@ impl OtpApi {
         let result = match (route, method) {
             (Route::Start, &Method::POST) => self.start(&request).await,
             (Route::Verify, &Method::POST) => self.verify(&request).await,
-            (Route::Logout, &Method::POST) => Ok(self.logout()),
+            (Route::Logout, &Method::POST) => self.logout(&request).await,
+            (Route::LogoutAll, &Method::POST) => self.logout_all(&request).await,
             (Route::Me, &Method::GET) => self.me(&request).await,
             (Route::Locale, &Method::POST) => self.set_locale(&request).await,
             (Route::Unknown, _) => Err(ApiError::not_found()),
@@ -244,6 +248,11 @@ impl OtpApi {
             .find_or_create(&email, request_locale(request), now)
             .await
             .map_err(internal)?;
+        let session = SessionKeys::new_session(now);
+        self.wallets
+            .open_session(&wallet, &session, now)
+            .await
+            .map_err(internal)?;
         info!(email_hash = %email_hash, "signed in");
         let response = web::json_response(
             StatusCode::OK,
@@ -252,16 +261,33 @@ impl OtpApi {
         Ok(web::with_cookies(
             response,
             &[
-                self.signed_in.keys().cookie(&wallet.id, now),
+                self.signed_in.keys().cookie(&wallet.id, &session),
                 locale_cookie(wallet.locale),
             ],
         ))
     }
 
-    /// Sessions are stateless JWTs: signing out removes the cookie from the browser.
-    fn logout(&self) -> Response<Body> {
-        let response = web::json_response(StatusCode::OK, &json!({ "status": "signed_out" }));
-        web::with_cookies(response, &[SetCookie::expired(SESSION_COOKIE, true)])
+    /// Ends the session on the server (a copy of the cookie stops working) and removes the
+    /// cookie. Answers the same with no session or a dead one: there is nothing to end.
+    async fn logout(&self, request: &Request) -> ApiResult {
+        if let Some(claims) = self.signed_in.token(request) {
+            self.wallets
+                .close_session(&claims.sub, &claims.sid)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(signed_out())
+    }
+
+    /// "Sign out everywhere": ends every session of the caller's wallet, this one included.
+    async fn logout_all(&self, request: &Request) -> ApiResult {
+        let wallet = self.signed_in_wallet(request).await?;
+        self.wallets
+            .close_all_sessions(&wallet.id)
+            .await
+            .map_err(internal)?;
+        info!("signed out everywhere");
+        Ok(signed_out())
     }
 
     async fn me(&self, request: &Request) -> ApiResult {
@@ -326,6 +352,11 @@ pub(crate) fn request_locale(request: &Request) -> Locale {
                 .and_then(Locale::from_accept_language)
         })
         .unwrap_or_default()
+}
+
+fn signed_out() -> Response<Body> {
+    let response = web::json_response(StatusCode::OK, &json!({ "status": "signed_out" }));
+    web::with_cookies(response, &[SetCookie::expired(SESSION_COOKIE, true)])
 }
 
 fn locale_cookie(locale: Locale) -> SetCookie {

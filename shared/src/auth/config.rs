@@ -12,7 +12,8 @@ const MIN_SECRET_BYTES: usize = 32;
 pub struct OtpConfig {
     pub stage: Stage,
     pub app_origin: Origin,
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
     pub tables: Tables,
     pub secrets: Secrets,
     pub limits: OtpLimits,
@@ -71,7 +72,7 @@ impl OtpConfig {
         Ok(Self {
             stage: settings.parsed("APP_ENV")?,
             app_origin: settings.parsed("APP_ORIGIN")?,
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
             tables: Tables {
                 wallets: settings.required("WALLETS_TABLE")?,
                 leads: settings.required("LEADS_TABLE")?,
@@ -115,6 +116,7 @@ mod tests {
             ("APP_ENV", "dev"),
             ("APP_ORIGIN", "https://anumi.app"),
             ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("SUPPORT_EMAIL", "support@anumi.app"),
             ("WALLETS_TABLE", "w"),
             ("LEADS_TABLE", "l"),
             ("OTP_CODES_TABLE", "o"),

@@ -1,12 +1,14 @@
 //! Who is calling: the session cookie checked and its wallet loaded, for every API that
-//! needs a signed-in person.
+//! needs a signed-in person. One check for all: the token's signature and expiry, then the
+//! wallet (one GetItem, which every signed-in route needs anyway) and, on that same item,
+//! whether the token's session is still live. So ending a session costs no read per request.
 
 use std::sync::Arc;
 
 use lambda_http::Request;
 use tracing::error;
 
-use super::session::{SESSION_COOKIE, SessionKeys};
+use super::session::{SESSION_COOKIE, SessionClaims, SessionKeys};
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::wallets::{Wallet, Wallets};
@@ -51,21 +53,33 @@ impl SignedIn {
         }
     }
 
-    /// The caller's wallet; 401 without a valid, unexpired session for an existing wallet
-    /// (a token of an erased wallet is no session).
+    /// The caller's wallet; 401 without a valid, unexpired token whose session the
+    /// wallet still lists (ended by sign-out, "sign out everywhere", an email change) for an
+    /// existing wallet (a token of an erased wallet is no session).
     pub async fn wallet(&self, request: &Request) -> Result<Wallet, ApiError> {
-        let token = request_cookie(request, SESSION_COOKIE).ok_or_else(ApiError::unauthorized)?;
-        let claims = self
-            .keys
-            .verify(token, self.clock.now())
-            .map_err(|_| ApiError::unauthorized())?;
-        self.wallets
+        Ok(self.session(request).await?.0)
+    }
+
+    /// The caller's wallet and the claims of their live session.
+    pub async fn session(&self, request: &Request) -> Result<(Wallet, SessionClaims), ApiError> {
+        let claims = self.token(request).ok_or_else(ApiError::unauthorized)?;
+        let wallet = self
+            .wallets
             .get(&claims.sub)
             .await
             .map_err(|store_error| {
                 error!(error = %store_error, "storage failure");
                 ApiError::internal()
             })?
-            .ok_or_else(ApiError::unauthorized)
+            .filter(|wallet| wallet.has_session(&claims.sid, self.clock.now()))
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok((wallet, claims))
+    }
+
+    /// The claims of the request's session token if it is genuine and unexpired, without
+    /// asking whether the session is still live (signing out needs no more).
+    pub fn token(&self, request: &Request) -> Option<SessionClaims> {
+        let token = request_cookie(request, SESSION_COOKIE)?;
+        self.keys.verify(token, self.clock.now()).ok()
     }
 }

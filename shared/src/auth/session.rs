@@ -1,4 +1,7 @@
 //! Sessions: an HS256 JWT in an `HttpOnly; Secure; SameSite=Lax` cookie, valid 30 days.
+//! The token names the wallet (`sub`) and the session (`sid`); the session is live only
+//! while the wallet lists its id (`wallets::WalletSession`), which `SignedIn` checks on the
+//! wallet read every signed-in request makes anyway, so a session can end on the server.
 //!
 //! The algorithm is pinned: a token whose header names any other algorithm, or `none`, is
 //! refused before its signature is looked at. Expiry is checked against our clock, not the
@@ -9,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixSeconds;
+use crate::wallets::WalletSession;
 use crate::web::SetCookie;
 
 pub const SESSION_COOKIE: &str = "session";
@@ -19,6 +23,8 @@ const ISSUER: &str = "anumi";
 pub struct SessionClaims {
     /// The wallet id; never the email.
     pub sub: String,
+    /// The session id, listed on the wallet while the session is live.
+    pub sid: String,
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
@@ -52,6 +58,7 @@ impl SessionKeys {
         validation.leeway = 0;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        // `sid` is required too: a struct field without a default.
         Self {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
@@ -59,12 +66,22 @@ impl SessionKeys {
         }
     }
 
-    pub fn issue(&self, wallet_id: &str, now: UnixSeconds) -> String {
+    /// A new session (a random id from the OS CSPRNG), to record on the wallet.
+    pub fn new_session(now: UnixSeconds) -> WalletSession {
+        WalletSession {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            issued_at: now,
+            expires_at: now + SESSION_TTL_SECONDS,
+        }
+    }
+
+    pub fn issue(&self, wallet_id: &str, session: &WalletSession) -> String {
         let claims = SessionClaims {
             sub: wallet_id.to_owned(),
+            sid: session.id.clone(),
             iss: ISSUER.to_owned(),
-            iat: now,
-            exp: now + SESSION_TTL_SECONDS,
+            iat: session.issued_at,
+            exp: session.expires_at,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail")
@@ -80,10 +97,10 @@ impl SessionKeys {
         Ok(claims)
     }
 
-    pub fn cookie(&self, wallet_id: &str, now: UnixSeconds) -> SetCookie {
+    pub fn cookie(&self, wallet_id: &str, session: &WalletSession) -> SetCookie {
         SetCookie {
             name: SESSION_COOKIE,
-            value: self.issue(wallet_id, now),
+            value: self.issue(wallet_id, session),
             max_age: SESSION_TTL_SECONDS,
             http_only: true,
         }
@@ -109,9 +126,11 @@ mod tests {
     #[test]
     fn issued_tokens_verify_until_thirty_days_pass() {
         let keys = keys("0123456789abcdef0123456789abcdef");
-        let token = keys.issue("wallet-1", NOW);
+        let session = SessionKeys::new_session(NOW);
+        let token = keys.issue("wallet-1", &session);
         let claims = keys.verify(&token, NOW + SESSION_TTL_SECONDS - 1).unwrap();
         assert_eq!(claims.sub, "wallet-1");
+        assert_eq!(claims.sid, session.id);
         assert_eq!(claims.exp - claims.iat, 30 * 24 * 3600);
         assert_eq!(
             keys.verify(&token, NOW + SESSION_TTL_SECONDS),
@@ -121,7 +140,8 @@ mod tests {
 
     #[test]
     fn tokens_signed_with_another_key_are_refused() {
-        let token = keys("another-key-another-key-another-k").issue("wallet-1", NOW);
+        let token = keys("another-key-another-key-another-k")
+            .issue("wallet-1", &SessionKeys::new_session(NOW));
         assert_eq!(
             keys("0123456789abcdef0123456789abcdef").verify(&token, NOW),
             Err(SessionError::Invalid)
@@ -132,7 +152,7 @@ mod tests {
     fn alg_none_and_other_algorithms_are_refused() {
         let keys = keys("0123456789abcdef0123456789abcdef");
         let claims = format!(
-            r#"{{"sub":"wallet-1","iss":"anumi","iat":{NOW},"exp":{}}}"#,
+            r#"{{"sub":"wallet-1","sid":"s1","iss":"anumi","iat":{NOW},"exp":{}}}"#,
             NOW + 60
         );
         let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims));
@@ -151,10 +171,10 @@ mod tests {
     #[test]
     fn tampered_claims_and_garbage_are_refused() {
         let keys = keys("0123456789abcdef0123456789abcdef");
-        let token = keys.issue("wallet-1", NOW);
+        let token = keys.issue("wallet-1", &SessionKeys::new_session(NOW));
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = b64(&format!(
-            r#"{{"sub":"wallet-2","iss":"anumi","iat":{NOW},"exp":{}}}"#,
+            r#"{{"sub":"wallet-2","sid":"s1","iss":"anumi","iat":{NOW},"exp":{}}}"#,
             NOW + 60
         ));
         parts[1] = &forged;
@@ -167,9 +187,22 @@ mod tests {
     }
 
     #[test]
+    fn a_token_without_a_session_id_is_refused() {
+        // A token issued before sessions had ids names no session that could be ended.
+        let keys = keys("0123456789abcdef0123456789abcdef");
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "wallet-1", "iss": "anumi", "iat": NOW, "exp": NOW + 60}),
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert_eq!(keys.verify(&old, NOW), Err(SessionError::Invalid));
+    }
+
+    #[test]
     fn the_cookie_is_http_only_secure_lax_for_thirty_days() {
         let cookie = keys("0123456789abcdef0123456789abcdef")
-            .cookie("wallet-1", NOW)
+            .cookie("wallet-1", &SessionKeys::new_session(NOW))
             .to_string();
         assert!(cookie.starts_with("session=ey"), "{cookie}");
         assert!(

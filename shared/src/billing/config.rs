@@ -129,7 +129,8 @@ pub fn parse_products(value: &str) -> Result<Vec<CreditPack>, String> {
 pub struct BillingConfig {
     pub stage: Stage,
     pub app_origin: Origin,
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
     pub session_secret: SecretString,
     pub wallets_table: String,
     pub ledger_table: String,
@@ -195,7 +196,7 @@ impl BillingConfig {
             ),
             stage,
             app_origin,
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
             session_secret: settings.secret("SESSION_SECRET", 32)?,
             wallets_table: settings.required("WALLETS_TABLE")?,
             ledger_table: settings.required("LEDGER_TABLE")?,
@@ -231,6 +232,7 @@ mod tests {
             ("APP_ENV", "dev"),
             ("APP_ORIGIN", "https://anumi.app"),
             ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("SUPPORT_EMAIL", "support@anumi.app"),
             ("SESSION_SECRET", "local-session-secret-0123456789abcdef"),
             ("WALLETS_TABLE", "w"),
             ("LEDGER_TABLE", "l"),

@@ -5,7 +5,8 @@ use crate::config::{ConfigError, EnvSource, Origin, Settings};
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
     pub app_origin: Origin,
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
     pub wallets_table: String,
     /// `LEDGER_TABLE`: every credit change is recorded there.
     pub ledger_table: String,
@@ -25,7 +26,7 @@ impl DeliveryConfig {
         let settings = Settings::new(source);
         Ok(Self {
             app_origin: settings.parsed("APP_ORIGIN")?,
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
             wallets_table: settings.required("WALLETS_TABLE")?,
             ledger_table: settings.required("LEDGER_TABLE")?,
             generations_table: settings.required("GENERATIONS_TABLE")?,

@@ -305,8 +305,9 @@ impl GenerationWorker {
 }
 
 impl GenerationWorker {
-    /// A trial has no wallet: its "ready" email goes only to the email saved for its link,
-    /// with that link; without a saved email nothing is sent.
+    /// A trial has no wallet: its "ready" email (one avatar, no account) goes only to the
+    /// email saved for its link, with that link and its end; without a saved email nothing
+    /// is sent.
     async fn send_trial_ready_email(&self, trial_id: &str) -> Result<(), RetryLater> {
         let Some(contact) = self
             .trials
@@ -319,7 +320,8 @@ impl GenerationWorker {
         let link = self
             .trial_links
             .link(&self.config.app_origin, trial_id, contact.link_expires);
-        let email = templates::deliverables_ready(contact.locale, &link);
+        let expires = crate::clock::rfc3339(contact.link_expires);
+        let email = templates::trial_ready(contact.locale, &link, &expires);
         if let Err(send_error) = self.mailer.send(&contact.email, &email).await {
             error!(error = %send_error, trial = %trial_id, "trial ready email not sent");
         }

@@ -113,6 +113,7 @@ mod tests {
             subject: "Anumi のお知らせ: 新しいスタイルが追加されました、ぜひお試しください".into(),
             text: "こんにちは".into(),
             html: "<p>こんにちは</p>".into(),
+            locale: crate::locale::Locale::Ja,
         }
     }
 

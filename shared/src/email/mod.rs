@@ -9,5 +9,5 @@ pub mod templates;
 
 pub use address::{EmailAddress, InvalidEmail, MAX_EMAIL_LEN};
 pub use links::AppPage;
-pub use sender::{MailError, Mailer};
+pub use sender::{MailError, Mailer, Sender};
 pub use templates::Email;

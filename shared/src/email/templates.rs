@@ -3,11 +3,13 @@
 //! Templates live in code rather than in SES so that they are reviewed, tested and
 //! deployed with the code that sends them (the local emulation has no SES templates).
 
+use super::EmailAddress;
 use crate::locale::Locale;
 
-/// One rendered email: subject, plain-text part and HTML part.
+/// One rendered email: its language, subject, plain-text part and HTML part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
+    pub locale: Locale,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -18,6 +20,7 @@ pub fn sign_in_code(locale: Locale, code: &str, valid_minutes: i64) -> Email {
     let code_html = escape_html(code);
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: format!("Your Anumi sign-in code: {code}"),
             text: format!(
                 "Your sign-in code is {code}\n\n\
@@ -36,6 +39,7 @@ pub fn sign_in_code(locale: Locale, code: &str, valid_minutes: i64) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: format!("Anumi ログインコード: {code}"),
             text: format!(
                 "ログインコードは {code} です。\n\n\
@@ -61,6 +65,7 @@ pub fn deliverables_ready(locale: Locale, link: &str) -> Email {
     let link_html = escape_html(link);
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "Your Anumi avatars are ready".to_owned(),
             text: format!(
                 "Your avatars are ready.\n\nSee and download them here (sign in if asked):\n{link}\n\nAnumi"
@@ -74,6 +79,7 @@ pub fn deliverables_ready(locale: Locale, link: &str) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi アバターが完成しました".to_owned(),
             text: format!(
                 "アバターが完成しました。\n\nこちらから確認・ダウンロードできます（ログインが必要な場合があります）:\n{link}\n\nAnumi"
@@ -89,11 +95,192 @@ pub fn deliverables_ready(locale: Locale, link: &str) -> Email {
     }
 }
 
+/// The free trial's avatar is ready: one avatar, no account; the link is the trial's own and
+/// works until `link_expires` (RFC 3339), when the avatar and the trial are deleted.
+pub fn trial_ready(locale: Locale, link: &str, link_expires: &str) -> Email {
+    let (link_html, expires_html) = (escape_html(link), escape_html(link_expires));
+    match locale {
+        Locale::En => Email {
+            locale: Locale::En,
+            subject: "Your free Anumi avatar is ready".to_owned(),
+            text: format!(
+                "Your free trial avatar is ready.\n\nSee and download it with your trial link (no account needed):\n{link}\n\n\
+                 The link works until {link_expires}; then the avatar and your photo's trial are deleted.\n\nAnumi"
+            ),
+            html: layout(
+                "en",
+                &format!(
+                    "<p>Your free trial avatar is ready.</p>\
+                     <p><a href=\"{link_html}\">See and download it</a> with your trial link (no account needed).</p>\
+                     <p>The link works until {expires_html}; then the avatar and your photo's trial are deleted.</p>"
+                ),
+            ),
+        },
+        Locale::Ja => Email {
+            locale: Locale::Ja,
+            subject: "Anumi 無料お試しのアバターが完成しました".to_owned(),
+            text: format!(
+                "無料お試しのアバターが完成しました。\n\nお試しリンクから確認・ダウンロードできます（アカウント不要）:\n{link}\n\n\
+                 リンクの有効期限は {link_expires} です。期限が来るとアバターとお試しの記録は削除されます。\n\nAnumi"
+            ),
+            html: layout(
+                "ja",
+                &format!(
+                    "<p>無料お試しのアバターが完成しました。</p>\
+                     <p><a href=\"{link_html}\">確認・ダウンロードする</a>（お試しリンク、アカウント不要）</p>\
+                     <p>リンクの有効期限は {expires_html} です。期限が来るとアバターとお試しの記録は削除されます。</p>"
+                ),
+            ),
+        },
+    }
+}
+
+/// Automated moderation held a selfie for a person to review. `credits_returned` is `None`
+/// for a free trial (nothing was paid); `review_by` (RFC 3339) is when the photo is deleted
+/// if no one has reviewed it; `link` shows the order (`None`: the trial's own link, which
+/// the person already has).
+pub fn selfie_held(
+    locale: Locale,
+    credits_returned: Option<i64>,
+    review_by: &str,
+    link: Option<&str>,
+) -> Email {
+    let review_by_html = escape_html(review_by);
+    match locale {
+        Locale::En => {
+            let credits = credits_returned.map_or(String::new(), |credits| {
+                format!(" The {credits} credit(s) reserved for it are back in your balance.")
+            });
+            let follow = link.map_or_else(
+                || "Your trial link shows where it stands.".to_owned(),
+                |link| format!("See where it stands: {link}"),
+            );
+            let follow_html = link.map_or_else(
+                || "Your trial link shows where it stands.".to_owned(),
+                |link| format!("<a href=\"{}\">See where it stands</a>.", escape_html(link)),
+            );
+            Email {
+                locale: Locale::En,
+                subject: "Your Anumi photo is held for review".to_owned(),
+                text: format!(
+                    "Our automatic safety check held the photo you uploaded, so a person can look at it. \
+                     Nothing has been made from it yet.{credits}\n\n\
+                     What happens next: a reviewer looks at it within 5 days. If it is fine, we make your avatar \
+                     and email you. If not, or if no one has reviewed it by {review_by}, the photo is deleted.\n\n\
+                     {follow}\n\nAnumi"
+                ),
+                html: layout(
+                    "en",
+                    &format!(
+                        "<p>Our automatic safety check held the photo you uploaded, so a person can look at it. \
+                         Nothing has been made from it yet.{credits}</p>\
+                         <p>What happens next: a reviewer looks at it within 5 days. If it is fine, we make your avatar \
+                         and email you. If not, or if no one has reviewed it by {review_by_html}, the photo is deleted.</p>\
+                         <p>{follow_html}</p>"
+                    ),
+                ),
+            }
+        }
+        Locale::Ja => {
+            let credits = credits_returned.map_or(String::new(), |credits| {
+                format!("この注文のために確保した{credits}クレジットは残高に戻しました。")
+            });
+            let follow = link.map_or_else(
+                || "状況はお試しリンクで確認できます。".to_owned(),
+                |link| format!("状況の確認: {link}"),
+            );
+            let follow_html = link.map_or_else(
+                || "状況はお試しリンクで確認できます。".to_owned(),
+                |link| format!("<a href=\"{}\">状況を確認する</a>", escape_html(link)),
+            );
+            Email {
+                locale: Locale::Ja,
+                subject: "Anumi アップロードされた写真は確認待ちです".to_owned(),
+                text: format!(
+                    "自動安全チェックにより、アップロードされた写真を担当者が確認するまで保留しました。\
+                     まだ何も作成していません。{credits}\n\n\
+                     今後について: 担当者が5日以内に確認します。問題がなければアバターを作成してメールでお知らせします。\
+                     問題がある場合、または {review_by} までに確認されなかった場合、写真は削除されます。\n\n\
+                     {follow}\n\nAnumi"
+                ),
+                html: layout(
+                    "ja",
+                    &format!(
+                        "<p>自動安全チェックにより、アップロードされた写真を担当者が確認するまで保留しました。\
+                         まだ何も作成していません。{credits}</p>\
+                         <p>今後について: 担当者が5日以内に確認します。問題がなければアバターを作成してメールでお知らせします。\
+                         問題がある場合、または {review_by_html} までに確認されなかった場合、写真は削除されます。</p>\
+                         <p>{follow_html}</p>"
+                    ),
+                ),
+            }
+        }
+    }
+}
+
+/// The review of a held photo is done. `approved`: it was fine and the avatar is being
+/// made (`credits`: reserved again for a wallet, `None` for a trial); otherwise the photo
+/// is deleted and nothing was charged.
+pub fn review_outcome(locale: Locale, approved: bool, credits: Option<i64>) -> Email {
+    match (locale, approved) {
+        (Locale::En, true) => {
+            let credits = credits.map_or(String::new(), |credits| {
+                format!(" The {credits} credit(s) for it are reserved again and charged once it is ready.")
+            });
+            let text = format!(
+                "A reviewer checked your photo: it is fine. We are making your avatar now and will email you \
+                 when it is ready.{credits}"
+            );
+            Email {
+                locale: Locale::En,
+                subject: "Your Anumi photo was approved".to_owned(),
+                html: layout("en", &format!("<p>{}</p>", escape_html(&text))),
+                text: format!("{text}\n\nAnumi"),
+            }
+        }
+        (Locale::En, false) => {
+            let text = "A reviewer checked your photo and it cannot be used, so it has been deleted. \
+                        Nothing was charged for it. You are welcome to try another photo.";
+            Email {
+                locale: Locale::En,
+                subject: "Your Anumi photo was reviewed and deleted".to_owned(),
+                html: layout("en", &format!("<p>{text}</p>")),
+                text: format!("{text}\n\nAnumi"),
+            }
+        }
+        (Locale::Ja, true) => {
+            let credits = credits.map_or(String::new(), |credits| {
+                format!("{credits}クレジットを再度確保し、完成時にお支払いいただきます。")
+            });
+            let text = format!(
+                "担当者が写真を確認しました。問題ありません。これからアバターを作成し、完成したらメールでお知らせします。{credits}"
+            );
+            Email {
+                locale: Locale::Ja,
+                subject: "Anumi 写真の確認が完了しました".to_owned(),
+                html: layout("ja", &format!("<p>{}</p>", escape_html(&text))),
+                text: format!("{text}\n\nAnumi"),
+            }
+        }
+        (Locale::Ja, false) => {
+            let text = "担当者が写真を確認した結果、ご利用いただけないため削除しました。\
+                        料金は発生していません。別の写真でもう一度お試しください。";
+            Email {
+                locale: Locale::Ja,
+                subject: "Anumi 写真を確認し、削除しました".to_owned(),
+                html: layout("ja", &format!("<p>{text}</p>")),
+                text: format!("{text}\n\nAnumi"),
+            }
+        }
+    }
+}
+
 /// "Save my link": the free trial's private link, to come back to its result later.
 pub fn trial_link(locale: Locale, link: &str) -> Email {
     let link_html = escape_html(link);
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "Your Anumi free trial link".to_owned(),
             text: format!(
                 "Here is the link to your free trial. It shows your avatar once it is ready, \
@@ -109,6 +296,7 @@ pub fn trial_link(locale: Locale, link: &str) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi 無料お試しのリンク".to_owned(),
             text: format!(
                 "無料お試しのリンクです。アバターが完成するとこちらで確認できます（アカウント不要）:\n{link}\n\n\
@@ -137,6 +325,7 @@ pub fn refund_request_received(locale: Locale, reference: &str, order_id: Option
             let order_line = order_id.map_or(String::new(), |id| format!("Order: {id}\n"));
             let order_p = order_html.map_or(String::new(), |id| format!("<p>Order: {id}</p>"));
             Email {
+                locale: Locale::En,
                 subject: "We received your Anumi refund request".to_owned(),
                 text: format!(
                     "We received your refund request and will reply within a few business days.\n\n\
@@ -157,6 +346,7 @@ pub fn refund_request_received(locale: Locale, reference: &str, order_id: Option
             let order_line = order_id.map_or(String::new(), |id| format!("注文番号: {id}\n"));
             let order_p = order_html.map_or(String::new(), |id| format!("<p>注文番号: {id}</p>"));
             Email {
+                locale,
                 subject: "Anumi 返金リクエストを受け付けました".to_owned(),
                 text: format!(
                     "返金リクエストを受け付けました。数営業日以内にご連絡します。\n\n\
@@ -192,12 +382,44 @@ pub fn with_unsubscribe_footer(locale: Locale, email: Email, unsubscribe_url: &s
             format!("<p style=\"font-size:12px\"><a href=\"{url_html}\">配信停止</a></p>"),
         ),
     };
+    append(&email, &text, &html)
+}
+
+/// Adds how to reach a person to an email, in its language: every email the service sends
+/// carries it (the sender address takes no replies). `Mailer` adds it to every message.
+pub fn with_support(email: &Email, support: &EmailAddress) -> Email {
+    let address = support.as_str();
+    let address_html = escape_html(address);
+    let (text, html) = match email.locale {
+        Locale::En => (
+            format!("\n\nQuestions, or something wrong? Write to {address} : a person answers."),
+            format!(
+                "<p style=\"font-size:13px;color:#555\">Questions, or something wrong? Write to \
+                 <a href=\"mailto:{address_html}\">{address_html}</a> : a person answers.</p>"
+            ),
+        ),
+        Locale::Ja => (
+            format!(
+                "\n\nご質問やお困りのことがあれば {address} までご連絡ください。担当者がお答えします。"
+            ),
+            format!(
+                "<p style=\"font-size:13px;color:#555\">ご質問やお困りのことがあれば \
+                 <a href=\"mailto:{address_html}\">{address_html}</a> までご連絡ください。担当者がお答えします。</p>"
+            ),
+        ),
+    };
+    append(email, &text, &html)
+}
+
+/// `email` with `text` after its text part and `html` at the end of its HTML body.
+fn append(email: &Email, text: &str, html: &str) -> Email {
     let html_with_footer = match email.html.rfind("</body>") {
         Some(at) => format!("{}{html}{}", &email.html[..at], &email.html[at..]),
         None => format!("{}{html}", email.html),
     };
     Email {
-        subject: email.subject,
+        locale: email.locale,
+        subject: email.subject.clone(),
         text: format!("{}{text}", email.text),
         html: html_with_footer,
     }
@@ -216,6 +438,7 @@ pub fn purchase_receipt(
     let page_html = escape_html(credits_page);
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: format!("Your Anumi receipt: {credits} credits"),
             text: format!(
                 "Thank you for your purchase.\n\nCredits added: {credits}\nPaid: {paid}\nOrder: {order_id}\n\n\
@@ -233,6 +456,7 @@ pub fn purchase_receipt(
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: format!("Anumi 領収書: {credits}クレジット"),
             text: format!(
                 "ご購入ありがとうございます。\n\n追加されたクレジット: {credits}\nお支払い: {paid}\n注文番号: {order_id}\n\n\
@@ -272,6 +496,7 @@ pub fn refund_confirmation(
                 String::new()
             };
             Email {
+                locale,
                 subject: "Your Anumi refund".to_owned(),
                 text: format!(
                     "Your refund is on its way.\n\nRefunded: {refunded}\nCredits taken back: {credits_taken}{used}\nOrder: {order_id}\n\n\
@@ -296,6 +521,7 @@ pub fn refund_confirmation(
                 String::new()
             };
             Email {
+                locale,
                 subject: "Anumi 返金のお知らせ".to_owned(),
                 text: format!(
                     "返金を手続きしました。\n\n返金額: {refunded}\n差し引いたクレジット: {credits_taken}{used}\n注文番号: {order_id}\n\n\
@@ -316,7 +542,8 @@ pub fn refund_confirmation(
     }
 }
 
-fn layout(lang: &str, body: &str) -> String {
+/// The HTML frame of every transactional email.
+pub(crate) fn layout(lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\
          <body style=\"font-family:sans-serif\">{body}<p>Anumi</p></body></html>"
@@ -403,6 +630,77 @@ mod tests {
         );
         assert!(email.html.contains("token=a&amp;b"));
         assert!(email.html.find("配信停止").unwrap() < email.html.find("</body>").unwrap());
+    }
+
+    #[test]
+    fn every_email_names_the_support_address_in_its_language() {
+        let support = EmailAddress::parse("support@anumi.app").unwrap();
+        for locale in [Locale::En, Locale::Ja] {
+            for email in [
+                sign_in_code(locale, "123456", 10),
+                deliverables_ready(locale, "https://anumi.app/generations/g"),
+                trial_ready(locale, "https://anumi.app/trial/t", "2026-12-01T00:00:00Z"),
+                trial_link(locale, "https://anumi.app/trial/t"),
+                selfie_held(locale, Some(2), "2026-12-01T00:00:00Z", Some("https://x")),
+                selfie_held(locale, None, "2026-12-01T00:00:00Z", None),
+                review_outcome(locale, true, Some(2)),
+                review_outcome(locale, false, None),
+                refund_request_received(locale, "R-1", None),
+                purchase_receipt(locale, 10, "$5.00", "o1", "https://anumi.app/credits"),
+                refund_confirmation(locale, "$5.00", 10, 0, "o1", "https://anumi.app/credits"),
+            ] {
+                assert_eq!(email.locale, locale);
+                let with = with_support(&email, &support);
+                assert!(with.text.contains("support@anumi.app"), "{}", with.subject);
+                assert!(with.html.contains("mailto:support@anumi.app"));
+                assert!(with.html.find("support@").unwrap() < with.html.find("</body>").unwrap());
+                let words = match locale {
+                    Locale::En => "Write to",
+                    Locale::Ja => "までご連絡ください",
+                };
+                assert!(with.text.contains(words), "{}", with.text);
+            }
+        }
+    }
+
+    #[test]
+    fn the_trial_ready_email_speaks_of_one_avatar_and_no_account() {
+        let email = trial_ready(
+            Locale::En,
+            "https://anumi.app/trial/t",
+            "2026-12-01T00:00:00Z",
+        );
+        let all = format!("{} {} {}", email.subject, email.text, email.html).to_lowercase();
+        assert!(!all.contains("avatars"), "{all}");
+        assert!(!all.contains("sign in"), "{all}");
+        assert!(all.contains("no account needed"));
+        assert!(all.contains("2026-12-01t00:00:00z"));
+    }
+
+    #[test]
+    fn the_held_email_says_why_that_credits_came_back_and_what_happens_next() {
+        for (locale, words) in [
+            (
+                Locale::En,
+                [
+                    "held",
+                    "credit(s) reserved for it are back",
+                    "within 5 days",
+                    "deleted",
+                ],
+            ),
+            (Locale::Ja, ["保留", "残高に戻しました", "5日以内", "削除"]),
+        ] {
+            let email = selfie_held(locale, Some(2), "2026-12-01T00:00:00Z", Some("https://x"));
+            for word in words {
+                assert!(
+                    email.text.contains(word) && email.html.contains(word),
+                    "{word}"
+                );
+            }
+            let trial = selfie_held(locale, None, "2026-12-01T00:00:00Z", None);
+            assert!(!trial.text.contains("credit") && !trial.text.contains("クレジット"));
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ const MIN_SECRET_BYTES: usize = 32;
 /// Everything the `engagement` function needs, read once at start.
 #[derive(Clone, Debug)]
 pub struct EngagementConfig {
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
     /// Where this API is reached from outside, path included (`API_ORIGIN`, e.g.
     /// `https://anumi.app/api`): the `List-Unsubscribe` header of marketing emails.
     pub api_origin: BaseUrl,
@@ -54,7 +55,7 @@ impl EngagementConfig {
             Ok(Limit::per(settings.parsed_or(name, default)?, window))
         };
         Ok(Self {
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
             api_origin: settings.parsed("API_ORIGIN")?,
             wallets_table: settings.required("WALLETS_TABLE")?,
             leads_table: settings.required("LEADS_TABLE")?,
@@ -91,6 +92,7 @@ mod tests {
         let secret = "0123456789abcdef0123456789abcdef";
         [
             ("EMAIL_FROM", "no-reply@anumi.app"),
+            ("SUPPORT_EMAIL", "support@anumi.app"),
             ("API_ORIGIN", "https://api.anumi.app"),
             ("WALLETS_TABLE", "w"),
             ("LEADS_TABLE", "l"),

@@ -1,4 +1,4 @@
-use crate::config::{ConfigError, EnvSource, Settings};
+use crate::config::{ConfigError, EnvSource, Origin, Settings};
 
 #[derive(Clone, Debug)]
 pub struct ModerationConfig {
@@ -15,6 +15,10 @@ pub struct ModerationConfig {
     /// `EVENT_MAX_RECEIVE_COUNT`: the selfie queue's `maxReceiveCount`; its last delivery
     /// returns the credits when moderation stayed unavailable.
     pub max_receive_count: i64,
+    /// The "held for review" email: a trial's saved address, the sender, the link's origin.
+    pub trials_table: String,
+    pub email_from: crate::email::Sender,
+    pub app_origin: Origin,
 }
 
 impl ModerationConfig {
@@ -29,6 +33,9 @@ impl ModerationConfig {
             generation_queue_url: settings.required("GENERATION_QUEUE_URL")?,
             max_upload_bytes: settings.parsed_or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
             max_receive_count: settings.parsed_or("EVENT_MAX_RECEIVE_COUNT", 5)?,
+            trials_table: settings.required("TRIALS_TABLE")?,
+            email_from: crate::email::Sender::from_env(source)?,
+            app_origin: settings.parsed("APP_ORIGIN")?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The `moderate` function: every selfie that lands in the selfie bucket (S3 → SQS) is
 //! checked to really be an image of the ordered type, moderated, and logged; allowed ones go
 //! on to the generation queue, blocked ones are tagged, queued for admin review, and their
-//! credits go back.
+//! credits go back, and the person is told (`notice`).
 //!
 //! Each step can run again without repeating its effect (SQS delivers at least once, S3 may
 //! notify twice): the log entry is written once and reused, the status moves to queued
@@ -11,6 +11,7 @@
 
 mod config;
 pub mod log;
+pub mod notice;
 pub mod review;
 
 pub use config::ModerationConfig;
@@ -32,6 +33,7 @@ use crate::providers::{Decision, Moderator, OpenAiClient, ProviderConfig, Provid
 use crate::queue::{RetryLater, handle_batch, receive_count};
 use crate::wallets::Wallets;
 use log::{LogEntry, ModerationLog};
+use notice::{HeldSelfieNotice, Notices};
 
 /// The moderator the configuration names (`MODERATION_PROVIDER`; prod refuses `local`).
 pub fn moderator_from_env(source: &dyn EnvSource) -> Result<Moderator, ConfigError> {
@@ -60,6 +62,7 @@ pub struct ModerationWorker {
     s3: aws_sdk_s3::Client,
     sqs: aws_sdk_sqs::Client,
     moderator: Moderator,
+    notices: Notices,
     clock: Arc<dyn Clock>,
     config: ModerationConfig,
 }
@@ -75,12 +78,23 @@ impl ModerationWorker {
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
+        let generations =
+            Generations::new(dynamodb.clone(), &config.generations_table, wallets.clone());
+        let notices = Notices::new(
+            generations.clone(),
+            wallets,
+            crate::trials::Trials::new(dynamodb.clone(), &config.trials_table),
+            crate::email::Mailer::new(crate::aws::sesv2(aws), &config.email_from),
+            config.app_origin.clone(),
+            clock.clone(),
+        );
         Self {
-            generations: Generations::new(dynamodb.clone(), &config.generations_table, wallets),
+            generations,
             log: ModerationLog::new(dynamodb, &config.moderation_log_table),
             s3: crate::aws::s3(aws),
             sqs: crate::aws::sqs(aws),
             moderator,
+            notices,
             clock,
             config,
         }
@@ -144,6 +158,8 @@ impl ModerationWorker {
             // A redelivery after the job was queued: queue it again in case the first send
             // was lost; generate does each job once whatever it receives.
             Status::Queued => self.queue(&generation).await,
+            // A redelivery after the block: the email goes if an earlier send failed.
+            Status::Blocked => self.tell_held(&generation.id).await,
             _ => {
                 info!(
                     generation = generation_id,
@@ -315,9 +331,18 @@ impl ModerationWorker {
             .await
             .map_err(|e| RetryLater(crate::aws::failure("PutObjectTagging", e)))?;
         match self.generations.block(generation, self.clock.now()).await {
-            Ok(()) | Err(TransitionError::NotAllowed) => Ok(()),
-            Err(other) => Err(RetryLater(other.to_string())),
+            Ok(()) | Err(TransitionError::NotAllowed) => {}
+            Err(other) => return Err(RetryLater(other.to_string())),
         }
+        self.tell_held(&generation.id).await
+    }
+
+    /// "Your photo is held for review": once; a failed send is retried with the message.
+    async fn tell_held(&self, id: &str) -> Result<(), RetryLater> {
+        self.notices
+            .tell(id, HeldSelfieNotice::Held)
+            .await
+            .map_err(RetryLater::because)
     }
 }
 

@@ -15,10 +15,11 @@ use serde_json::json;
 use tracing::{error, info};
 
 use super::GenerationJob;
+use super::notice::HeldSelfieNotice;
 use crate::auth::{SessionKeys, SignedIn};
 use crate::billing::ledger::Ledger;
 use crate::clock::{Clock, UnixSeconds, rfc3339};
-use crate::config::{ConfigError, EnvSource, Settings};
+use crate::config::{ConfigError, EnvSource, Origin, Settings};
 use crate::email::EmailAddress;
 use crate::generations::{Generation, Generations, Status, TransitionError};
 use crate::wallets::Wallets;
@@ -37,6 +38,10 @@ pub struct ReviewConfig {
     pub generation_queue_url: String,
     /// `ADMIN_EMAILS`: comma-separated; empty means nobody.
     pub admins: Vec<EmailAddress>,
+    /// The review's outcome is emailed: a trial's saved address, the sender, links.
+    pub trials_table: String,
+    pub email_from: crate::email::Sender,
+    pub app_origin: Origin,
 }
 
 impl ReviewConfig {
@@ -51,6 +56,9 @@ impl ReviewConfig {
             selfie_bucket: settings.required("SELFIE_BUCKET")?,
             generation_queue_url: settings.required("GENERATION_QUEUE_URL")?,
             admins,
+            trials_table: settings.required("TRIALS_TABLE")?,
+            email_from: crate::email::Sender::from_env(source)?,
+            app_origin: settings.parsed("APP_ORIGIN")?,
         })
     }
 }
@@ -125,6 +133,7 @@ pub struct ReviewApi {
     sqs: aws_sdk_sqs::Client,
     generation_queue_url: String,
     admins: Vec<EmailAddress>,
+    notices: super::notice::Notices,
     clock: Arc<dyn Clock>,
 }
 
@@ -136,7 +145,16 @@ impl ReviewApi {
         let wallets = Wallets::new(dynamodb.clone(), &config.wallets_table).with_ledger(
             Ledger::new(dynamodb.clone(), &config.ledger_table, clock.clone()),
         );
-        let generations = Generations::new(dynamodb, &config.generations_table, wallets.clone());
+        let generations =
+            Generations::new(dynamodb.clone(), &config.generations_table, wallets.clone());
+        let notices = super::notice::Notices::new(
+            generations.clone(),
+            wallets.clone(),
+            crate::trials::Trials::new(dynamodb, &config.trials_table),
+            crate::email::Mailer::new(crate::aws::sesv2(aws), &config.email_from),
+            config.app_origin.clone(),
+            clock.clone(),
+        );
         Self {
             signed_in: SignedIn::new(
                 SessionKeys::new(&config.session_secret),
@@ -147,6 +165,7 @@ impl ReviewApi {
             sqs: crate::aws::sqs(aws),
             generation_queue_url: config.generation_queue_url,
             admins: config.admins,
+            notices,
             clock,
         }
     }
@@ -227,6 +246,7 @@ impl ReviewApi {
             )
         })?;
         info!(generation = id, "blocked selfie approved");
+        self.tell(id, HeldSelfieNotice::Approved).await;
         Ok(web::json_response(
             StatusCode::OK,
             &json!({ "generation_id": id, "status": "queued" }),
@@ -247,10 +267,19 @@ impl ReviewApi {
                 ApiError::internal()
             })?;
         info!(generation = id, "blocked selfie confirmed and deleted");
+        self.tell(id, HeldSelfieNotice::Confirmed).await;
         Ok(web::json_response(
             StatusCode::OK,
             &json!({ "generation_id": id, "status": "removed" }),
         ))
+    }
+
+    /// Emails the outcome to the person. The review is done whatever happens here: a failed
+    /// send gives its claim back, and approving again sends it then.
+    async fn tell(&self, id: &str, outcome: HeldSelfieNotice) {
+        if let Err(failure) = self.notices.tell(id, outcome).await {
+            error!(error = %failure, generation = id, "review outcome email not sent");
+        }
     }
 
     async fn blocked_or_approved(&self, id: &str) -> Result<Generation, ApiError> {

@@ -139,10 +139,18 @@ impl RightsApi {
         self.choices.request_email_change(&wallet, body).await
     }
 
+    /// A successful change ends every session of the wallet; the caller carries on in a
+    /// new one (its cookie comes with the answer).
     async fn me_email_verify(&self, request: &Request) -> ApiResult {
         let wallet = self.signed_in.wallet(request).await?;
         let body = web::json_body(request, DEFAULT_BODY_LIMIT)?;
-        self.choices.verify_email_change(&wallet, body).await
+        let session = SessionKeys::new_session(self.clock.now());
+        let response = self
+            .choices
+            .verify_email_change(&wallet, body, &session)
+            .await?;
+        let cookie = self.signed_in.keys().cookie(&wallet.id, &session);
+        Ok(web::with_cookies(response, &[cookie]))
     }
 
     async fn me_restriction(&self, request: &Request) -> ApiResult {

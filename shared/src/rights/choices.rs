@@ -31,7 +31,7 @@ use crate::leads::{LeadList, LeadSource};
 use crate::marketing::{Consent, ConsentVia};
 use crate::rate_limit::{Limit, RateLimiter};
 use crate::store::{StoreError, get_n};
-use crate::wallets::{EmailMove, Wallet, WalletChoice, Wallets};
+use crate::wallets::{EmailMove, Wallet, WalletChoice, WalletSession, Wallets};
 use crate::web::ApiError;
 
 type ApiResult = Result<Response<Body>, ApiError>;
@@ -165,7 +165,14 @@ impl Choices {
     }
 
     /// Checks the code and moves the wallet, then its lead row; both addresses are told.
-    pub async fn verify_email_change(&self, wallet: &Wallet, body: EmailChangeVerify) -> ApiResult {
+    /// Every session of the wallet ends with the move; `session` (the caller's next one,
+    /// whose cookie the caller sets) is then the wallet's only session.
+    pub async fn verify_email_change(
+        &self,
+        wallet: &Wallet,
+        body: EmailChangeVerify,
+        session: &WalletSession,
+    ) -> ApiResult {
         let new = crate::auth::parse_email(&body.new_email)?;
         let code = body.code.trim();
         if !crate::auth::is_well_formed(code) {
@@ -195,7 +202,7 @@ impl Choices {
         let old = &wallet.email;
         match self
             .wallets
-            .change_email(&wallet.id, old, &new, now)
+            .change_email(&wallet.id, old, &new, session, now)
             .await
             .map_err(internal)?
         {

@@ -82,9 +82,10 @@ impl Erasures {
         {
             return Ok(None);
         }
+        // Where the person is now: an address changed since the request is the one they read.
         self.rights
             .mailer
-            .send(&person.email, &mail::erasure_done(person.locale))
+            .send(&person.contact, &mail::erasure_done(person.locale))
             .await
             .map_err(|e| e.to_string())?;
         requests

@@ -1,21 +1,15 @@
 //! The emails of the rights requests (en, ja; text + HTML).
 
 use crate::email::Email;
-use crate::email::templates::escape_html;
+use crate::email::templates::{escape_html, layout};
 use crate::locale::Locale;
-
-fn layout(lang: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"></head>\
-         <body style=\"font-family:sans-serif\">{body}<p>Anumi</p></body></html>"
-    )
-}
 
 /// The archive is ready: a link valid until `valid_days` from now.
 pub fn export_ready(locale: Locale, link: &str, valid_days: i64) -> Email {
     let link_html = escape_html(link);
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "Your Anumi data export is ready".to_owned(),
             text: format!(
                 "The copy of your data you asked for is ready.\n\n\
@@ -32,6 +26,7 @@ pub fn export_ready(locale: Locale, link: &str, valid_days: i64) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi データのエクスポートが完了しました".to_owned(),
             text: format!(
                 "ご依頼のデータのコピーの準備ができました。\n\n\
@@ -54,6 +49,7 @@ pub fn export_ready(locale: Locale, link: &str, valid_days: i64) -> Email {
 pub fn erasure_received(locale: Locale) -> Email {
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "We received your Anumi account deletion request".to_owned(),
             text: "We received your request to delete your account and its data.\n\n\
                    Everything is erased within 30 days, normally within the hour; we email you once it is done. \
@@ -67,6 +63,7 @@ pub fn erasure_received(locale: Locale) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi アカウント削除のご依頼を受け付けました".to_owned(),
             text: "アカウントとデータの削除のご依頼を受け付けました。\n\n\
                    30日以内（通常は1時間以内）にすべて削除し、完了したらお知らせします。\
@@ -86,6 +83,7 @@ pub fn erasure_received(locale: Locale) -> Email {
 pub fn erasure_done(locale: Locale) -> Email {
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "Your Anumi account and data are deleted".to_owned(),
             text: "Your account and its data are now deleted. This is the last email we send to this address \
                    unless you sign up again.\n\nAnumi"
@@ -97,6 +95,7 @@ pub fn erasure_done(locale: Locale) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi アカウントとデータを削除しました".to_owned(),
             text: "アカウントとデータの削除が完了しました。再度ご登録いただかない限り、\
                    このアドレスへのメールはこれが最後です。\n\nAnumi"
@@ -114,6 +113,7 @@ pub fn erasure_done(locale: Locale) -> Email {
 pub fn email_change_code(locale: Locale, code: &str, minutes: i64) -> Email {
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "Confirm your new Anumi sign-in email".to_owned(),
             text: format!(
                 "Your code to make this address the sign-in email of your Anumi account: {code}\n\n\
@@ -129,6 +129,7 @@ pub fn email_change_code(locale: Locale, code: &str, minutes: i64) -> Email {
             ),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi の新しいサインイン用メールアドレスの確認".to_owned(),
             text: format!(
                 "このアドレスを Anumi アカウントのサインイン用メールアドレスにするための確認コード: {code}\n\n\
@@ -157,18 +158,21 @@ pub fn email_changed(locale: Locale, to_new: bool) -> Email {
     } else {
         (
             "The sign-in email of your Anumi account was changed to another address; \
-             this address no longer signs in to it. If you did not do this, reply to this email.",
+             this address no longer signs in to it. If you did not do this, write to our support address \
+             below at once.",
             "Anumi アカウントのサインイン用メールアドレスが別のアドレスに変更されました。\
-             このアドレスではサインインできなくなります。お心当たりがない場合はこのメールにご返信ください。",
+             このアドレスではサインインできなくなります。お心当たりがない場合は、下記のサポート窓口まですぐにご連絡ください。",
         )
     };
     match locale {
         Locale::En => Email {
+            locale: Locale::En,
             subject: "Your Anumi sign-in email was changed".to_owned(),
             text: format!("{en}\n\nAnumi"),
             html: layout("en", &format!("<p>{en}</p>")),
         },
         Locale::Ja => Email {
+            locale: Locale::Ja,
             subject: "Anumi のサインイン用メールアドレスを変更しました".to_owned(),
             text: format!("{ja}\n\nAnumi"),
             html: layout("ja", &format!("<p>{ja}</p>")),

@@ -11,6 +11,8 @@ pub mod archive;
 pub mod choices;
 pub mod erasure;
 pub mod mail;
+pub mod page;
+pub mod records;
 pub mod requests;
 pub mod stores;
 pub mod worker;
@@ -56,7 +58,8 @@ pub struct StoresConfig {
     pub exports_bucket: String,
     /// The key of the email hash (`OTP_HASH_KEY`): codes and rate limits are keyed by it.
     pub email_hash_key: SecretString,
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
 }
 
 impl StoresConfig {
@@ -80,7 +83,7 @@ impl StoresConfig {
             generated_bucket: settings.required("GENERATED_BUCKET")?,
             exports_bucket: settings.required("EXPORTS_BUCKET")?,
             email_hash_key: settings.secret("OTP_HASH_KEY", 32)?,
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
         })
     }
 }
@@ -101,21 +104,36 @@ impl Clients {
     }
 }
 
-/// The person a request is about: the email (the policy's identifier for rights requests),
-/// its keyed hash (how codes, rate limits and exports are keyed) and the wallets it has had.
+/// The person a request is about: the email the request came from, its keyed hash, the
+/// wallets it has had and every address of those wallets, former ones included. A person
+/// is every address their wallet has ever had: what was recorded under any of them is
+/// theirs to see and to have erased.
 #[derive(Clone, Debug)]
 pub struct Person {
+    /// The address the request came from (its records are keyed by its hash).
     pub email: EmailAddress,
     pub email_hash: String,
+    /// Where the person is now: the wallet's current address, else the request's.
+    pub contact: EmailAddress,
+    /// Every address of the person, the request's first, each with its keyed hash (how
+    /// codes, rate limits and privacy requests are keyed).
+    pub addresses: Vec<Address>,
     /// The wallet recorded with the request and the one the email points to now (they
     /// differ only if the person signed up again while an erasure was pending).
     pub wallet_ids: Vec<String>,
-    /// The free trials whose link was saved with this email (expired ones too: their
-    /// items may outlive the TTL), with the device id each was taken on.
+    /// The free trials whose link was saved with any of the addresses (expired ones too:
+    /// their items may outlive the TTL), with the device id each was taken on.
     pub trials: Vec<LinkedTrial>,
     pub locale: Locale,
     /// The time of the run: expired items (late TTL) are left out of exports.
     pub now: UnixSeconds,
+}
+
+/// One address of a person and its keyed hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Address {
+    pub email: EmailAddress,
+    pub hash: String,
 }
 
 /// A trial found through the email: its generation is owned by `trial-<id>`.
@@ -140,6 +158,16 @@ impl Person {
     /// person's too).
     pub fn trial_devices(&self) -> impl Iterator<Item = &str> {
         self.trials.iter().filter_map(|t| t.device_id.as_deref())
+    }
+
+    /// The addresses as emails.
+    pub fn emails(&self) -> impl Iterator<Item = &EmailAddress> {
+        self.addresses.iter().map(|address| &address.email)
+    }
+
+    /// The addresses' keyed hashes.
+    pub fn email_hashes(&self) -> impl Iterator<Item = &str> {
+        self.addresses.iter().map(|address| address.hash.as_str())
     }
 
     pub fn email_hash(key: &SecretString, email: &EmailAddress) -> String {
@@ -215,7 +243,11 @@ mod tests {
 }
 
 /// The person behind a request, now: the recorded wallet plus whatever wallet the email
-/// points to at this moment, and the trials saved with the email.
+/// points to at this moment; the addresses of the request and of those wallets, current and
+/// former; the trials saved with any of the addresses.
+///
+/// A former address that another wallet has taken since (it signed in there) is that
+/// account's now: what is recorded under it goes with that account, not this person.
 pub async fn resolve(
     requester: &requests::Requester,
     rights: &Rights,
@@ -228,11 +260,48 @@ pub async fn resolve(
     {
         wallet_ids.push(current.id);
     }
+    let mut emails = vec![requester.email.clone()];
+    let mut contact = None;
+    for id in &wallet_ids {
+        let Some(wallet) = wallets.get(id).await? else {
+            continue;
+        };
+        contact.get_or_insert_with(|| wallet.email.clone());
+        emails.push(wallet.email);
+        for former in wallet.former_emails {
+            let taken = wallets
+                .find_by_email(&former)
+                .await?
+                .is_some_and(|owner| !wallet_ids.contains(&owner.id));
+            if !taken {
+                emails.push(former);
+            }
+        }
+    }
+    let mut addresses: Vec<Address> = Vec::new();
+    for email in emails {
+        if !addresses.iter().any(|known| known.email == email) {
+            addresses.push(Address {
+                hash: Person::email_hash(&rights.config.email_hash_key, &email),
+                email,
+            });
+        }
+    }
+    let mut trials = Vec::new();
+    for address in &addresses {
+        for trial in stores::linked_trials(rights, &address.email).await? {
+            if !trials.contains(&trial) {
+                trials.push(trial);
+            }
+        }
+    }
     Ok(Person {
         email: requester.email.clone(),
         email_hash: requester.email_hash.clone(),
+        contact: contact.unwrap_or_else(|| requester.email.clone()),
+        addresses,
         wallet_ids,
-        trials: stores::linked_trials(rights, &requester.email).await?,
+        trials,
         locale: requester.locale,
         now,
     })

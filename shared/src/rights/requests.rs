@@ -39,7 +39,7 @@ pub fn export_key(email_hash: &str, request_id: &str) -> String {
     format!("exports/{email_hash}/{request_id}.zip")
 }
 
-fn erasure_pk(email_hash: &str) -> String {
+pub fn erasure_pk(email_hash: &str) -> String {
     format!("ERASURE#{email_hash}")
 }
 

@@ -2,13 +2,15 @@
 //! erase them. Export and erasure walk [`registry`]; a new store is one more entry there.
 //!
 //! Production code never scans a table: every piece finds the person through a key (email,
-//! email hash, wallet id) or an index (`by-wallet`), or lists an S3 prefix.
+//! email hash, wallet id) or an index (`by-wallet`), or lists an S3 prefix. Every piece that
+//! finds rows by email does so for each of the person's addresses (`Person::addresses`:
+//! the current one and every former one), so an email change leaves nothing behind.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
 use super::archive::ArchiveWriter;
-use super::{Clients, Fut, Person, StoresConfig, item_json};
+use super::{Clients, Fut, Person, StoresConfig, item_json, requests};
 use crate::store::{Item, get_n, s};
 
 pub type StoreResult<T> = Result<T, String>;
@@ -83,6 +85,7 @@ pub fn registry(config: &StoresConfig, clients: &Clients) -> Vec<Box<dyn Persona
             records: db(&config.privacy_requests_table),
             archives: bucket(&config.exports_bucket),
         }),
+        Box::new(ErasureRequestStore(db(&config.privacy_requests_table))),
     ]
 }
 
@@ -338,14 +341,33 @@ impl PersonalData for WalletStore {
         })
     }
 
+    /// The wallet item goes first (with it every session, its email history and choices),
+    /// then each address's pointer while it still points to one of the person's wallets.
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
             let mut deleted = 0;
             for id in &p.wallet_ids {
                 deleted += usize::from(self.0.delete("pk", &format!("WALLET#{id}")).await?);
             }
-            let pointer = format!("EMAIL#{}", p.email.as_str());
-            deleted += usize::from(self.0.delete("pk", &pointer).await?);
+            for email in p.emails() {
+                for id in &p.wallet_ids {
+                    let result = self
+                        .0
+                        .client
+                        .delete_item()
+                        .table_name(&self.0.table)
+                        .key("pk", s(format!("EMAIL#{}", email.as_str())))
+                        .condition_expression("wallet_id = :id")
+                        .expression_attribute_values(":id", s(id))
+                        .send()
+                        .await;
+                    match result {
+                        Ok(_) => deleted += 1,
+                        Err(e) if crate::store::is_condition_failed(&e) => {}
+                        Err(e) => return Err(crate::aws::failure("DeleteItem", e)),
+                    }
+                }
+            }
             Ok(deleted)
         })
     }
@@ -363,15 +385,23 @@ impl PersonalData for LeadStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
-            if let Some(item) = self.0.get("email", p.email.as_str()).await? {
-                out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+            for email in p.emails() {
+                if let Some(item) = self.0.get("email", email.as_str()).await? {
+                    out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+                }
             }
             out.end_rows().map_err(|e| e.to_string())
         })
     }
 
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
-        Box::pin(async move { Ok(usize::from(self.0.delete("email", p.email.as_str()).await?)) })
+        Box::pin(async move {
+            let mut deleted = 0;
+            for email in p.emails() {
+                deleted += usize::from(self.0.delete("email", email.as_str()).await?);
+            }
+            Ok(deleted)
+        })
     }
 }
 
@@ -411,11 +441,15 @@ impl PersonalData for OtpCodeStore {
     }
 }
 
-/// The keys of the person's codes: sign-in, and an email change to this address.
-fn otp_keys(p: &Person) -> [String; 2] {
+/// The keys of the person's codes: sign-in, and an email change to each address.
+fn otp_keys(p: &Person) -> Vec<String> {
     use crate::auth::CodePurpose;
-    [CodePurpose::SignIn, CodePurpose::EmailChange]
-        .map(|purpose| format!("{}{}", purpose.key_prefix(), p.email_hash))
+    p.email_hashes()
+        .flat_map(|hash| {
+            [CodePurpose::SignIn, CodePurpose::EmailChange]
+                .map(|purpose| format!("{}{hash}", purpose.key_prefix()))
+        })
+        .collect()
 }
 
 /// The rate-limit counters keyed by the email hash (auth/api.rs names them) or by the
@@ -435,9 +469,11 @@ pub const WALLET_RATE_LIMIT_PREFIXES: [&str; 4] = [
 
 impl RateLimitStore {
     fn keys(p: &Person) -> Vec<String> {
-        let by_email = EMAIL_RATE_LIMIT_PREFIXES
-            .iter()
-            .map(|prefix| format!("{prefix}{}", p.email_hash));
+        let by_email = p.email_hashes().flat_map(|hash| {
+            EMAIL_RATE_LIMIT_PREFIXES
+                .iter()
+                .map(move |prefix| format!("{prefix}{hash}"))
+        });
         let by_wallet = WALLET_RATE_LIMIT_PREFIXES.iter().flat_map(|prefix| {
             p.wallet_ids
                 .iter()
@@ -596,7 +632,9 @@ impl PersonalData for ObjectStore {
     }
 }
 
-/// The person's export record and archives. Not exported (an archive of archives).
+/// The export requests of every address of the person (`EXPORT#<hash>`) and their
+/// archives (`exports/<hash>/`): the records are exported (the archives are not: an
+/// archive of archives); erasure deletes both, so an emailed link stops working.
 #[derive(Debug)]
 struct ExportStore {
     records: Table,
@@ -608,21 +646,67 @@ impl PersonalData for ExportStore {
         "exports"
     }
 
-    fn export<'a>(&'a self, _: &'a Person, _: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
-        Box::pin(async { Ok(()) })
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            for hash in p.email_hashes() {
+                if let Some(item) = self.records.get("pk", &requests::export_pk(hash)).await? {
+                    out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+                }
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
     }
 
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
-            let objects = self
-                .archives
-                .delete_prefix(&super::requests::export_prefix(&p.email_hash))
-                .await?;
-            let record = self
-                .records
-                .delete("pk", &super::requests::export_pk(&p.email_hash))
-                .await?;
-            Ok(objects + usize::from(record))
+            let mut deleted = 0;
+            for hash in p.email_hashes() {
+                deleted += self
+                    .archives
+                    .delete_prefix(&requests::export_prefix(hash))
+                    .await?;
+                deleted += usize::from(
+                    self.records
+                        .delete("pk", &requests::export_pk(hash))
+                        .await?,
+                );
+            }
+            Ok(deleted)
+        })
+    }
+}
+
+/// Pending erasure requests (`ERASURE#<hash>`, with the address) of every address of the
+/// person. The one being carried out (the requester's) is closed by the erasure itself,
+/// which replaces it by its proof; the others are fulfilled by the same erasure and go.
+#[derive(Debug)]
+struct ErasureRequestStore(Table);
+
+impl PersonalData for ErasureRequestStore {
+    fn name(&self) -> &'static str {
+        "erasure_requests"
+    }
+
+    fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
+        Box::pin(async move {
+            out.begin_rows(self.name()).map_err(|e| e.to_string())?;
+            for hash in p.email_hashes() {
+                if let Some(item) = self.0.get("pk", &requests::erasure_pk(hash)).await? {
+                    out.row(&item_json(&item)).map_err(|e| e.to_string())?;
+                }
+            }
+            out.end_rows().map_err(|e| e.to_string())
+        })
+    }
+
+    fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
+        Box::pin(async move {
+            let mut deleted = 0;
+            for hash in p.email_hashes().filter(|hash| *hash != p.email_hash) {
+                deleted += usize::from(self.0.delete("pk", &requests::erasure_pk(hash)).await?);
+            }
+            Ok(deleted)
         })
     }
 }
@@ -826,12 +910,14 @@ impl PersonalData for AnalyticsStore {
             let mut devices: std::collections::BTreeSet<String> =
                 p.trial_devices().map(str::to_owned).collect();
             let is_live = live(p.now);
-            let query = (Some("by-email"), "wallet_email", p.email.as_str(), None);
-            export_query(&self.0, out, query, |item| {
-                devices.extend(device_of(item));
-                is_live(item)
-            })
-            .await?;
+            for email in p.emails() {
+                let query = (Some("by-email"), "wallet_email", email.as_str(), None);
+                export_query(&self.0, out, query, |item| {
+                    devices.extend(device_of(item));
+                    is_live(item)
+                })
+                .await?;
+            }
             for device in &devices {
                 let query = (Some("by-device"), "device_id", device.as_str(), ANONYMOUS);
                 export_query(&self.0, out, query, live(p.now)).await?;
@@ -852,34 +938,38 @@ impl PersonalData for AnalyticsStore {
                 let query = (Some("by-device"), "device_id", device, ANONYMOUS);
                 deleted += erase_query(&self.0, "event_id", query).await?;
             }
-            let mut start = None;
-            loop {
-                let (items, next) = self
-                    .0
-                    .page_by(
-                        Some("by-email"),
-                        "wallet_email",
-                        p.email.as_str(),
-                        None,
-                        start,
-                    )
-                    .await?;
-                for device in items.iter().filter_map(device_of) {
-                    if devices.insert(device.clone()) {
-                        let query = (Some("by-device"), "device_id", device.as_str(), ANONYMOUS);
-                        deleted += erase_query(&self.0, "event_id", query).await?;
+            for email in p.emails() {
+                let mut start = None;
+                loop {
+                    let (items, next) = self
+                        .0
+                        .page_by(
+                            Some("by-email"),
+                            "wallet_email",
+                            email.as_str(),
+                            None,
+                            start,
+                        )
+                        .await?;
+                    for device in items.iter().filter_map(device_of) {
+                        if devices.insert(device.clone()) {
+                            let query =
+                                (Some("by-device"), "device_id", device.as_str(), ANONYMOUS);
+                            deleted += erase_query(&self.0, "event_id", query).await?;
+                        }
+                    }
+                    let keys = items
+                        .iter()
+                        .filter_map(|item| crate::store::get_s(item, "event_id").map(str::to_owned))
+                        .collect();
+                    deleted += self.0.batch_delete("event_id", keys).await?;
+                    match next {
+                        Some(next) => start = Some(next),
+                        None => break,
                     }
                 }
-                let keys = items
-                    .iter()
-                    .filter_map(|item| crate::store::get_s(item, "event_id").map(str::to_owned))
-                    .collect();
-                deleted += self.0.batch_delete("event_id", keys).await?;
-                match next {
-                    Some(next) => start = Some(next),
-                    None => return Ok(deleted),
-                }
             }
+            Ok(deleted)
         })
     }
 }
@@ -896,7 +986,10 @@ impl FeedbackStore {
             .iter()
             .map(|wallet| (Some("by-wallet"), "wallet_id", wallet.as_str(), None))
             .collect();
-        queries.push((Some("by-email"), "email", p.email.as_str(), None));
+        queries.extend(
+            p.emails()
+                .map(|email| (Some("by-email"), "email", email.as_str(), None)),
+        );
         queries
     }
 }
@@ -933,7 +1026,8 @@ impl PersonalData for FeedbackStore {
     }
 }
 
-/// Refund requests from the support form, found by the email.
+/// Refund requests from the support form (address, order, typed reason), found by each
+/// address.
 #[derive(Debug)]
 struct RefundRequestStore(Table);
 
@@ -945,16 +1039,22 @@ impl PersonalData for RefundRequestStore {
     fn export<'a>(&'a self, p: &'a Person, out: &'a mut ArchiveWriter) -> Fut<'a, StoreResult<()>> {
         Box::pin(async move {
             out.begin_rows(self.name()).map_err(|e| e.to_string())?;
-            let query = (Some("by-email"), "email", p.email.as_str(), None);
-            export_query(&self.0, out, query, |_| true).await?;
+            for email in p.emails() {
+                let query = (Some("by-email"), "email", email.as_str(), None);
+                export_query(&self.0, out, query, |_| true).await?;
+            }
             out.end_rows().map_err(|e| e.to_string())
         })
     }
 
     fn erase<'a>(&'a self, p: &'a Person) -> Fut<'a, StoreResult<usize>> {
         Box::pin(async move {
-            let query = (Some("by-email"), "email", p.email.as_str(), None);
-            erase_query(&self.0, "request_id", query).await
+            let mut deleted = 0;
+            for email in p.emails() {
+                let query = (Some("by-email"), "email", email.as_str(), None);
+                deleted += erase_query(&self.0, "request_id", query).await?;
+            }
+            Ok(deleted)
         })
     }
 }
@@ -1031,9 +1131,22 @@ mod tests {
     use crate::email::EmailAddress;
 
     fn person() -> Person {
+        let email = EmailAddress::parse("ann@example.com").unwrap();
+        let former = EmailAddress::parse("ann.old@example.com").unwrap();
         Person {
-            email: EmailAddress::parse("ann@example.com").unwrap(),
+            email: email.clone(),
             email_hash: "h".to_owned(),
+            contact: email.clone(),
+            addresses: vec![
+                super::super::Address {
+                    email,
+                    hash: "h".to_owned(),
+                },
+                super::super::Address {
+                    email: former,
+                    hash: "f".to_owned(),
+                },
+            ],
             wallet_ids: vec!["w1".to_owned()],
             trials: vec![
                 super::super::LinkedTrial {
@@ -1064,6 +1177,8 @@ mod tests {
             [
                 "otp-resend#h",
                 "otp-email#h",
+                "otp-resend#f",
+                "otp-email#f",
                 "marketing-wallet#w1",
                 "email-change-wallet#w1",
                 "email-verify-wallet#w1",

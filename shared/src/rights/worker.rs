@@ -156,7 +156,8 @@ impl ArchiveWorker {
         record: &ExportRecord,
         path: &std::path::Path,
     ) -> Result<String, RetryLater> {
-        let mut archive = ArchiveWriter::create(path).map_err(RetryLater::because)?;
+        let mut archive =
+            ArchiveWriter::create(path, person.locale).map_err(RetryLater::because)?;
         for store in self.rights.stores() {
             store
                 .export(person, &mut archive)

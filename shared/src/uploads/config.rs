@@ -105,7 +105,8 @@ pub struct TrialConfig {
     pub trials_table: String,
     pub leads_table: String,
     pub app_origin: Origin,
-    pub email_from: String,
+    /// `EMAIL_FROM` and `SUPPORT_EMAIL`: who email comes from, where a person writes back.
+    pub email_from: crate::email::Sender,
     pub ip_hash_salt: SecretString,
     /// `TRIAL_LINK_SECRET`: signs the trial links.
     pub link_secret: SecretString,
@@ -134,7 +135,7 @@ impl TrialConfig {
             trials_table: settings.required("TRIALS_TABLE")?,
             leads_table: settings.required("LEADS_TABLE")?,
             app_origin: settings.parsed("APP_ORIGIN")?,
-            email_from: settings.required("EMAIL_FROM")?,
+            email_from: crate::email::Sender::from_env(source)?,
             ip_hash_salt: settings.secret("IP_HASH_SALT", 32)?,
             link_secret: settings.secret("TRIAL_LINK_SECRET", 32)?,
             turnstile: TurnstileConfig::from_settings(&settings, crate::config::stage(source)?)?,

@@ -62,6 +62,16 @@ pub struct GenerationView {
     /// When the selfie was deleted (30 days after upload, or a blocked one's removal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selfie_deleted_at: Option<String>,
+    /// Why the order stands where it does, as a stable code a client can show in words:
+    /// `held_for_review` (automated moderation held the selfie; its credits came back),
+    /// `removed_after_review` (a reviewer confirmed the block; the selfie is deleted),
+    /// `removed_unreviewed` (no review within 5 days; the selfie is deleted),
+    /// `approved_after_review` (a reviewer found it fine; it was made after all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// While held: when the selfie is deleted if no one has reviewed it (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_by: Option<String>,
     /// File name → a time-limited download link, once ready.
     pub downloads: BTreeMap<String, String>,
 }
@@ -172,6 +182,7 @@ impl UploadsApi {
             selfie_deleted_at: None,
             deliverables: BTreeMap::new(),
             failure: None,
+            review_outcome: None,
         };
         if wallet.credits < generation.cost {
             return Err(insufficient_credits(generation.cost, wallet.credits));
@@ -380,6 +391,11 @@ impl UploadsApi {
             created_at: rfc3339(generation.created_at),
             failure: generation.failure.clone(),
             selfie_deleted_at: generation.selfie_deleted_at.map(rfc3339),
+            reason: review_reason(generation),
+            review_by: generation
+                .blocked_at
+                .filter(|_| generation.status == Status::Blocked)
+                .map(|at| rfc3339(at + crate::generations::BLOCKED_RETENTION_SECONDS)),
             downloads,
         })
     }
@@ -423,6 +439,18 @@ fn headers_to_send<'a>(
         .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length"))
         .map(|(name, value)| (name, value.to_owned()))
         .collect()
+}
+
+/// The stable code of where a held selfie stands (see `GenerationView::reason`).
+fn review_reason(generation: &Generation) -> Option<&'static str> {
+    use crate::generations::ReviewOutcome;
+    match (generation.status, generation.review_outcome) {
+        (Status::Blocked, _) => Some("held_for_review"),
+        (_, Some(ReviewOutcome::Confirmed)) => Some("removed_after_review"),
+        (_, Some(ReviewOutcome::Expired)) => Some("removed_unreviewed"),
+        (_, Some(ReviewOutcome::Approved)) => Some("approved_after_review"),
+        _ => None,
+    }
 }
 
 struct Order {

@@ -89,6 +89,7 @@ impl UploadsApi {
             selfie_deleted_at: None,
             deliverables: BTreeMap::new(),
             failure: None,
+            review_outcome: None,
         };
         let upload = self.presign_put(&generation).await?;
         // On the list before the trial is recorded: if this fails, nothing of the trial is

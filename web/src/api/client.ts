@@ -57,6 +57,8 @@ export const startSignIn = (email: string, locale: Locale) =>
 export const verifyCode = (email: string, code: string) =>
   call(client.POST('/auth/otp/verify', { body: { email, code } })).then((answer) => answer.wallet);
 export const signOut = () => call(client.POST('/auth/logout'));
+/** "Sign out everywhere": ends every session of the wallet, this browser's included. */
+export const signOutEverywhere = () => call(client.POST('/auth/logout-all'));
 export const setLocale = (locale: Locale) => call(client.POST('/locale', { body: { locale } }));
 
 /** The signed-in wallet, or null when nobody is signed in. */

@@ -51,10 +51,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Clear the session cookie
-         * @description No body; works with or without a session.
+         * End this session
+         * @description No body; works with or without a session. Ends the session on the server (a copy of the cookie answers 401 from then on) and clears the cookie; the same answer with no session or a dead one.
          */
         post: operations["signOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of the signed-in wallet
+         * @description "Sign out everywhere": no body; every session of the wallet ends on the server, this one included, and the cookie is cleared.
+         */
+        post: operations["signOutEverywhere"];
         delete?: never;
         options?: never;
         head?: never;
@@ -646,6 +666,16 @@ export interface components {
              * @description When the selfie was deleted (present only then).
              */
             selfie_deleted_at?: string;
+            /**
+             * @description Where a selfie held by automated moderation stands (present only then): `held_for_review` (held, its credits came back, a person reviews it), `approved_after_review` (a reviewer found it fine: it was made after all), `removed_after_review` (a reviewer confirmed the block: the selfie is deleted), `removed_unreviewed` (nobody reviewed it in time: the selfie is deleted).
+             * @enum {string}
+             */
+            reason?: "held_for_review" | "approved_after_review" | "removed_after_review" | "removed_unreviewed";
+            /**
+             * Format: date-time
+             * @description While `held_for_review`, when the selfie is deleted if nobody has reviewed it (RFC 3339, UTC).
+             */
+            review_by?: string;
             /** @description File name (`avatar.png`, `sticker.png`, `speech-bubble.png`, `bundle.zip`) -> time-limited link; empty until ready. */
             downloads: {
                 [key: string]: string;
@@ -751,7 +781,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description No valid session (missing, expired, forged, or its wallet erased). */
+        /** @description No valid session: missing, expired, forged, or ended on the server (signed out, signed out everywhere, the email changed, the wallet erased). */
         Unauthorized: {
             headers: {
                 [name: string]: unknown;
@@ -808,6 +838,8 @@ export interface components {
         /** @description `locale=en|ja; Max-Age=31536000; Path=/; Secure; SameSite=Lax` (when a locale was chosen). */
         "Set-Cookie-Locale": string;
         "Cache-Control": "no-store";
+        /** @description The catalogue is the same for everyone and changes only with a deployment. */
+        "Cache-Control-Public": "public, max-age=300";
     };
     pathItems: never;
 }
@@ -1002,6 +1034,32 @@ export interface operations {
                     };
                 };
             };
+        };
+    };
+    signOutEverywhere: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session has ended; the `session` cookie is expired (`Max-Age=0`). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "signed_out";
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
         };
     };
     getMe: {
@@ -1529,7 +1587,7 @@ export interface operations {
             /** @description The catalogue from the backend's configuration. */
             200: {
                 headers: {
-                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "Cache-Control": components["headers"]["Cache-Control-Public"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2102,10 +2160,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The wallet now signs in with the new address; sessions keep working. */
+            /** @description The wallet now signs in with the new address. Every session of the wallet has ended; the caller goes on in a new one, whose `session` cookie this answer sets. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     [name: string]: unknown;
                 };
                 content: {

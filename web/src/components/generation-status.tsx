@@ -1,5 +1,5 @@
 import type { Generation } from '../api/types';
-import { describeGenerationFailure } from '../i18n';
+import { describeGenerationState } from '../i18n';
 import { isFinal } from '../lib/generations';
 import { useApp } from '../state';
 
@@ -13,10 +13,10 @@ export function StatusBadge({ generation }: { generation: Generation }) {
   );
 }
 
-/** Why it stopped, in words (blocked and failed ones). */
+/** Why it stopped, in words: a failure, or where a selfie held by moderation stands (the
+ * API's `reason`, with the review deadline while it is held). */
 export function StatusReason({ generation }: { generation: Generation }) {
-  const { t } = useApp();
-  if (generation.status === 'failed') return <p class="reason">{describeGenerationFailure(t, generation.failure)}</p>;
-  if (generation.status === 'blocked') return <p class="reason">{t.generations.blockedText}</p>;
-  return null;
+  const { t, locale } = useApp();
+  const words = describeGenerationState(t, locale, generation);
+  return words ? <p class="reason">{words}</p> : null;
 }

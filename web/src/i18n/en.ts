@@ -196,6 +196,12 @@ export const en = {
     made: (date: string) => `Ordered ${date}`,
     open: 'Open',
     blockedText: 'The photo was blocked by moderation. A person reviews it within 5 days; otherwise it is deleted and your credits stay returned.',
+    held: (date: string) =>
+      `Automated moderation held the photo for review. A person reviews it within 5 days (by ${date}); if nobody does, the photo is deleted then.`,
+    creditsBack: 'Your credits were returned.',
+    approved: 'A person reviewed the photo and found it fine: the avatar is made after all.',
+    removedAfterReview: 'A person reviewed the photo and confirmed the block, so it is deleted.',
+    removedUnreviewed: 'Nobody reviewed the photo within 5 days, so it was deleted.',
   },
   generation: {
     title: 'Your avatar',
@@ -251,6 +257,7 @@ export const en = {
     code: 'Code from that email',
     confirmChange: 'Change my email',
     changed: (email: string) => `Your email is now ${email}.`,
+    changedSessions: 'Your other devices are signed out: sign in there again with the new email.',
     deleteTitle: 'Delete my account',
     deleteText: 'Everything is erased within the hour: your account, avatars, selfies, analytics and any unused credits. Payment records are kept for tax, without your email. We email you when the request is received and when erasure is done.',
     deleteUnderstand: 'I understand that this cannot be undone',
@@ -258,6 +265,10 @@ export const en = {
     deleted: 'Your account deletion is recorded. You are signed out; a confirmation is in your inbox.',
     signOut: 'Sign out',
     signedOut: 'You are signed out.',
+    everywhereTitle: 'Sign out everywhere',
+    everywhereText: 'Ends every session of your account, on every device and browser, this one included. Use it if you stayed signed in on a device you no longer have, or think someone else can use your account.',
+    everywhereButton: 'Sign out everywhere',
+    signedOutEverywhere: 'You are signed out on every device.',
   },
   exportPage: {
     title: 'Your data archive',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../api/errors';
-import { describeFailure, describeGenerationFailure } from '.';
+import { describeFailure, describeGenerationFailure, describeGenerationState, formatDate } from '.';
 import { en } from './en';
 import { ja } from './ja';
 
@@ -67,5 +67,41 @@ describe('error words', () => {
     expect(describeGenerationFailure(en, 'quote_too_long')).toBe(en.failure.quote);
     expect(describeGenerationFailure(ja, 'provider_unavailable')).toBe(ja.failure.other);
     expect(describeGenerationFailure(en, undefined)).toBe(en.failure.other);
+  });
+});
+
+describe('a selfie held by moderation', () => {
+  const reviewBy = '2026-12-04T10:00:00Z';
+  const held = { status: 'blocked', cost: 2, reason: 'held_for_review', review_by: reviewBy } as const;
+
+  it('says it is held, until when, and that the credits came back, in both languages', () => {
+    const words = describeGenerationState(en, 'en', held);
+    expect(words).toContain('A person reviews it within 5 days');
+    expect(words).toContain(formatDate('en', reviewBy));
+    expect(words).toContain(en.generations.creditsBack);
+    const jaWords = describeGenerationState(ja, 'ja', held);
+    expect(jaWords).toContain(formatDate('ja', reviewBy));
+    expect(jaWords).toContain(ja.generations.creditsBack);
+  });
+
+  it('speaks of no credits for a free trial', () => {
+    expect(describeGenerationState(en, 'en', { ...held, cost: 0 })).not.toContain(en.generations.creditsBack);
+  });
+
+  it('tells the outcome of the review', () => {
+    expect(describeGenerationState(en, 'en', { status: 'removed', cost: 1, reason: 'removed_after_review' })).toBe(
+      `${en.generations.removedAfterReview} ${en.generations.creditsBack}`,
+    );
+    expect(describeGenerationState(ja, 'ja', { status: 'removed', cost: 0, reason: 'removed_unreviewed' })).toBe(
+      ja.generations.removedUnreviewed,
+    );
+    expect(describeGenerationState(en, 'en', { status: 'ready', cost: 1, reason: 'approved_after_review' })).toBe(
+      en.generations.approved,
+    );
+  });
+
+  it('falls back to the general words without a reason, and says nothing of a plain order', () => {
+    expect(describeGenerationState(en, 'en', { status: 'blocked', cost: 1 })).toBe(en.generations.blockedText);
+    expect(describeGenerationState(en, 'en', { status: 'ready', cost: 1 })).toBeNull();
   });
 });

@@ -195,6 +195,12 @@ export const ja: Messages = {
     made: (date: string) => `${date} に注文`,
     open: '開く',
     blockedText: '写真が審査でブロックされました。5日以内に担当者が確認します。確認されない場合は削除され、クレジットは返却されたままです。',
+    held: (date: string) =>
+      `自動審査により、写真は確認のため保留されています。5日以内（${date}まで）に担当者が確認します。確認されない場合は、その時点で写真を削除します。`,
+    creditsBack: 'クレジットは残高に戻しました。',
+    approved: '担当者が写真を確認し、問題ありませんでした。アバターを作成します。',
+    removedAfterReview: '担当者が写真を確認し、ブロックが確定したため削除しました。',
+    removedUnreviewed: '5日以内に確認されなかったため、写真を削除しました。',
   },
   generation: {
     title: 'あなたのアバター',
@@ -250,6 +256,7 @@ export const ja: Messages = {
     code: 'そのメールに届いたコード',
     confirmChange: 'メールアドレスを変更する',
     changed: (email: string) => `メールアドレスを ${email} に変更しました。`,
+    changedSessions: 'ほかの端末ではログアウトしました。新しいメールアドレスでログインし直してください。',
     deleteTitle: 'アカウントの削除',
     deleteText: '1時間以内にすべて消去します：アカウント、アバター、自撮り、利用分析、未使用のクレジット。支払い記録は税務のためメールアドレスなしで保管します。受付時と消去完了時にメールでお知らせします。',
     deleteUnderstand: '元に戻せないことを理解しました',
@@ -257,6 +264,10 @@ export const ja: Messages = {
     deleted: 'アカウント削除を受け付けました。ログアウトしました。確認メールをお送りしています。',
     signOut: 'ログアウト',
     signedOut: 'ログアウトしました。',
+    everywhereTitle: 'すべての端末からログアウト',
+    everywhereText: 'この端末を含め、すべての端末とブラウザでのログインを終了します。手元にない端末でログインしたままの場合や、ほかの人にアカウントを使われているおそれがある場合にご利用ください。',
+    everywhereButton: 'すべての端末からログアウト',
+    signedOutEverywhere: 'すべての端末からログアウトしました。',
   },
   exportPage: {
     title: 'データのアーカイブ',

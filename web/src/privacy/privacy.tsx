@@ -6,6 +6,7 @@ import {
   setConsent,
   setRestriction,
   signOut,
+  signOutEverywhere,
   startEmailChange,
   verifyEmailChange,
 } from '../api/client';
@@ -19,11 +20,11 @@ import { useApp } from '../state';
 
 export default function PrivacyCentre() {
   const { t, me } = useApp();
-  const [ended, setEnded] = useState<'deleted' | 'signedOut' | null>(null);
+  const [ended, setEnded] = useState<'deleted' | 'signedOut' | 'signedOutEverywhere' | null>(null);
   if (ended) {
     return (
       <Page title={t.privacy.title}>
-        <Notice kind="ok">{ended === 'deleted' ? t.privacy.deleted : t.privacy.signedOut}</Notice>
+        <Notice kind="ok">{t.privacy[ended]}</Notice>
         <p><a href="/">{t.app.home}</a></p>
       </Page>
     );
@@ -36,6 +37,7 @@ export default function PrivacyCentre() {
       <Choices />
       <Export />
       <EmailChange email={me.email} />
+      <SignOutEverywhere onDone={() => setEnded('signedOutEverywhere')} />
       <DeleteAccount onDone={() => setEnded('deleted')} />
       <SignOut onDone={() => setEnded('signedOut')} />
     </Page>
@@ -179,7 +181,7 @@ function EmailChange({ email }: { email: string }) {
     <section class="card" aria-labelledby="email-change">
       <h2 id="email-change">{t.privacy.email}</h2>
       <p>{t.privacy.currentEmail(email)}</p>
-      {step === 'done' && <Notice kind="ok">{t.privacy.changed(changed)}</Notice>}
+      {step === 'done' && <Notice kind="ok">{t.privacy.changed(changed)} {t.privacy.changedSessions}</Notice>}
       {step === 'email' && (
         <form class="form" onSubmit={(e) => { e.preventDefault(); void run(async () => { await startEmailChange(next.trim()); setStep('code'); }); }}>
           <label class="field">
@@ -212,6 +214,35 @@ function EmailChange({ email }: { email: string }) {
           <button type="submit" class="button-secondary" disabled={busy || code.length !== 6}>{t.privacy.confirmChange}</button>
         </form>
       )}
+      {failure && <ErrorNote failure={failure} />}
+    </section>
+  );
+}
+
+/** Ends every session of the account on the server, this browser's included. */
+function SignOutEverywhere({ onDone }: { onDone: () => void }) {
+  const { t, setMe } = useApp();
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<ApiFailure | null>(null);
+  const end = async () => {
+    setBusy(true);
+    setFailure(null);
+    try {
+      await signOutEverywhere();
+      setMe(null);
+      onDone();
+    } catch (error) {
+      setFailure(asFailure(error));
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="sign-out-everywhere">
+      <h2 id="sign-out-everywhere">{t.privacy.everywhereTitle}</h2>
+      <p>{t.privacy.everywhereText}</p>
+      <button type="button" class="button-secondary" disabled={busy} onClick={() => void end()}>
+        {t.privacy.everywhereButton}
+      </button>
       {failure && <ErrorNote failure={failure} />}
     </section>
   );

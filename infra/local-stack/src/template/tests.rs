@@ -72,6 +72,7 @@ fn real_template_function_settings_and_routes() {
             "POST /auth/otp/start",
             "POST /auth/otp/verify",
             "POST /auth/logout",
+            "POST /auth/logout-all",
             "GET /me",
             "POST /locale"
         ]
@@ -95,10 +96,11 @@ fn real_template_environment_resolves() {
     assert_eq!(env["WALLETS_TABLE"], "anumi-local-WalletsTable");
     assert_eq!(env["OTP_CODES_TABLE"], "anumi-local-OtpCodesTable");
     assert_eq!(env["EMAIL_FROM"], "no-reply@anumi.app");
+    assert_eq!(env["SUPPORT_EMAIL"], "support@anumi.app");
     assert_eq!(env["SESSION_SECRET"], "local-secret");
     // Not overridden: the SSM parameter name is all we have.
     assert_eq!(env["IP_HASH_SALT"], "/anumi/dev/ip-hash-salt");
-    assert_eq!(env.len(), 11);
+    assert_eq!(env.len(), 12);
 }
 
 #[test]
