@@ -267,7 +267,11 @@ async fn only_opted_in_rows_are_in_the_audience_index() {
     let page = audience.page(None, 100).await.unwrap();
     let listed: Vec<&str> = page.addresses.iter().map(|a| a.as_str()).collect();
     assert!(listed.contains(&kept.as_str()), "{listed:?}");
-    assert!(!listed.iter().any(|a| a.starts_with("left") || a.starts_with("silent")));
+    assert!(
+        !listed
+            .iter()
+            .any(|a| a.starts_with("left") || a.starts_with("silent"))
+    );
     assert_eq!(AUDIENCE_INDEX, "by-marketing");
 }
 
@@ -296,7 +300,11 @@ async fn concurrent_runs_and_redeliveries_never_send_anyone_two_messages() {
     a.unwrap();
     b.unwrap();
     c.unwrap();
-    campaigns.sender.run(&id, Instant::now(), LONG).await.unwrap();
+    campaigns
+        .sender
+        .run(&id, Instant::now(), LONG)
+        .await
+        .unwrap();
     let queued = campaigns.queued(&app).await;
     assert!(!queued.records.is_empty());
     campaigns.sender.handle(queued, LONG).await;
@@ -334,7 +342,10 @@ async fn a_run_cut_short_goes_on_from_its_cursor_and_sends_nobody_twice() {
     .await;
     assert!(cut.is_err(), "the run was still going when it was cut");
     let midway: usize = messages_sent(&audience).await;
-    assert!(midway > 0 && midway < audience.len(), "cut midway: {midway}");
+    assert!(
+        midway > 0 && midway < audience.len(),
+        "cut midway: {midway}"
+    );
 
     // SQS delivers the message again: the run goes on and finishes.
     let queued = campaigns.queued(&app).await;
@@ -375,7 +386,11 @@ async fn a_run_out_of_time_queues_the_campaign_to_go_on_and_sending_is_paced() {
 
     // No time left after the first page: the cursor is saved and the campaign queued again.
     let started = Instant::now();
-    campaigns.sender.run(&id, started, Duration::ZERO).await.unwrap();
+    campaigns
+        .sender
+        .run(&id, started, Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(messages_sent(&audience).await, 3);
     let queued = campaigns.queued(&app).await;
     assert_eq!(queued.records.len(), 1, "queued to go on");
@@ -387,7 +402,10 @@ async fn a_run_out_of_time_queues_the_campaign_to_go_on_and_sending_is_paced() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(campaigns.list(&admin).await.body["campaigns"][0]["status"], "sent");
+    assert_eq!(
+        campaigns.list(&admin).await.body["campaigns"][0]["status"],
+        "sent"
+    );
 }
 
 #[tokio::test]
@@ -414,13 +432,24 @@ async fn only_admins_start_campaigns_and_bad_ones_are_refused_in_words() {
     let mut header_injection = campaign(&new_id());
     header_injection["subject"]["en"] = json!("Hi\r\nBcc: everyone@example.com");
     let answer = refused(header_injection).await;
-    assert_eq!((answer.status, answer.error_code()), (400, "invalid_campaign"));
-    assert!(answer.body["error"]["message"].as_str().unwrap().contains("subject.en"));
+    assert_eq!(
+        (answer.status, answer.error_code()),
+        (400, "invalid_campaign")
+    );
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("subject.en")
+    );
     let mut empty = campaign(&new_id());
     empty["text"]["ja"] = json!("   ");
     assert_eq!(refused(empty).await.error_code(), "invalid_campaign");
     let answer = refused(campaign("not-a-uuid")).await;
-    assert_eq!((answer.status, answer.error_code()), (400, "invalid_campaign"));
+    assert_eq!(
+        (answer.status, answer.error_code()),
+        (400, "invalid_campaign")
+    );
     let mut missing = campaign(&new_id());
     missing.as_object_mut().unwrap().remove("text");
     assert_eq!(refused(missing).await.error_code(), "missing_field");
@@ -434,8 +463,14 @@ async fn only_admins_start_campaigns_and_bad_ones_are_refused_in_words() {
     let mut other = campaign(&id);
     other["subject"]["en"] = json!("Something else");
     let answer = campaigns.start(&admin, other).await;
-    assert_eq!((answer.status, answer.error_code()), (409, "campaign_exists"));
+    assert_eq!(
+        (answer.status, answer.error_code()),
+        (409, "campaign_exists")
+    );
     let list = campaigns.list(&admin).await;
     assert_eq!(list.body["campaigns"].as_array().unwrap().len(), 1);
-    assert_eq!(list.body["campaigns"][0]["subject"]["en"], "Watercolor is here");
+    assert_eq!(
+        list.body["campaigns"][0]["subject"]["en"],
+        "Watercolor is here"
+    );
 }

@@ -100,11 +100,7 @@ impl CampaignContent {
 
     /// The message in `locale`, before the unsubscribe footer.
     pub fn render(&self, locale: Locale) -> Email {
-        crate::email::templates::campaign(
-            locale,
-            self.subject.get(locale),
-            self.text.get(locale),
-        )
+        crate::email::templates::campaign(locale, self.subject.get(locale), self.text.get(locale))
     }
 }
 
@@ -187,10 +183,7 @@ impl Campaigns {
     }
 
     fn key(id: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            ("pk".to_owned(), s(PARTITION)),
-            ("id".to_owned(), s(id)),
-        ])
+        HashMap::from([("pk".to_owned(), s(PARTITION)), ("id".to_owned(), s(id))])
     }
 
     /// Stores a new campaign once: a repeat of the same id answers with the one stored.
@@ -313,9 +306,7 @@ impl Campaigns {
     }
 
     fn parse(&self, item: &HashMap<String, AttributeValue>) -> Result<Campaign, StoreError> {
-        let text = |name: &str| {
-            require(get_s(item, name), &self.table, name).map(str::to_owned)
-        };
+        let text = |name: &str| require(get_s(item, name), &self.table, name).map(str::to_owned);
         let number = |name: &str| require(get_n(item, name), &self.table, name);
         Ok(Campaign {
             id: text("id")?,
@@ -494,13 +485,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(content.subject().en, "New: watercolor");
-        assert_eq!(content.text().en, "Line one\nline two\n\nAnother paragraph.");
+        assert_eq!(
+            content.text().en,
+            "Line one\nline two\n\nAnother paragraph."
+        );
 
         let refused = |subject: Localized, text: Localized| {
             CampaignContent::new(subject, text).unwrap_err().field
         };
-        assert_eq!(refused(localized("", "件名"), localized("a", "b")), "subject.en");
-        assert_eq!(refused(localized("a", " "), localized("a", "b")), "subject.ja");
+        assert_eq!(
+            refused(localized("", "件名"), localized("a", "b")),
+            "subject.en"
+        );
+        assert_eq!(
+            refused(localized("a", " "), localized("a", "b")),
+            "subject.ja"
+        );
         assert_eq!(
             refused(localized("a\nBcc: x@example.com", "b"), localized("a", "b")),
             "subject.en"
@@ -513,7 +513,10 @@ mod tests {
             refused(localized("a", "b"), localized("a", &"本".repeat(10_001))),
             "text.ja"
         );
-        assert_eq!(refused(localized("a", "b"), localized("a\u{7}", "b")), "text.en");
+        assert_eq!(
+            refused(localized("a", "b"), localized("a\u{7}", "b")),
+            "text.en"
+        );
         // At the limits: accepted.
         CampaignContent::new(
             localized(&"a".repeat(150), "b"),
@@ -531,7 +534,10 @@ mod tests {
         .unwrap();
         let en = content.render(Locale::En);
         assert_eq!(en.subject, "Watercolor is here");
-        assert!(en.html.contains("<p>Try &lt;b&gt;it&lt;/b&gt;.</p><p>Second &amp; last.</p>"));
+        assert!(
+            en.html
+                .contains("<p>Try &lt;b&gt;it&lt;/b&gt;.</p><p>Second &amp; last.</p>")
+        );
         assert!(en.text.starts_with("Try <b>it</b>."));
         let ja = content.render(Locale::Ja);
         assert_eq!(ja.subject, "水彩スタイル登場");

@@ -197,7 +197,10 @@ impl CampaignSender {
                 Advanced::Lost => {
                     // Its messages still count; the cursor is the other run's.
                     self.campaigns.add_sent(campaign, sent).await?;
-                    info!(campaign, "another run is sending this campaign; this one stops");
+                    info!(
+                        campaign,
+                        "another run is sending this campaign; this one stops"
+                    );
                     return Ok(());
                 }
                 Advanced::Yes if page.next.is_none() => {
@@ -211,7 +214,10 @@ impl CampaignSender {
                 queue(&self.sqs, &self.queue_url, campaign)
                     .await
                     .map_err(RetryLater)?;
-                info!(campaign, "time is nearly up; the campaign goes on in the next run");
+                info!(
+                    campaign,
+                    "time is nearly up; the campaign goes on in the next run"
+                );
                 return Ok(());
             }
         }
