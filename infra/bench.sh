@@ -23,6 +23,7 @@ FUNCTIONS=(
   "polar-webhook PolarWebhookFunction events/polar-webhook/unknown-event.json"
   "dsr-export DsrExportFunction events/dsr-export/download.json"
   "dsr-archive DsrArchiveFunction events/dsr-archive/job.json"
+  "campaign-send CampaignSendFunction events/campaign-send/job.json"
 )
 packages=(-p hello-lambda)
 for entry in "${FUNCTIONS[@]}"; do read -r bin _ _ <<<"$entry"; packages+=(-p "$bin"); done

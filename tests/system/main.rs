@@ -5,6 +5,7 @@
 mod analytics;
 mod bad_input;
 mod billing;
+mod campaigns;
 mod catalog;
 mod email_links;
 mod erasure;

@@ -26,6 +26,7 @@ const PAGES: Record<Exclude<RouteName, 'landing'>, () => Promise<PageModule>> = 
   refund: () => import('./refund/refund'),
   unsubscribe: () => import('./unsubscribe/unsubscribe'),
   adminReview: () => import('./admin/review'),
+  adminCampaigns: () => import('./admin/campaigns'),
   notFound: () => import('./not-found/not-found'),
 };
 

@@ -16,6 +16,7 @@ export type RouteName =
   | 'refund'
   | 'unsubscribe'
   | 'adminReview'
+  | 'adminCampaigns'
   | 'notFound';
 
 export interface Route {
@@ -37,6 +38,7 @@ const TABLE: [RouteName, RegExp][] = [
   ['refund', /^\/refund$/],
   ['unsubscribe', /^\/unsubscribe$/],
   ['adminReview', /^\/admin\/review$/],
+  ['adminCampaigns', /^\/admin\/campaigns$/],
 ];
 
 export function matchRoute(pathname: string): Route {

@@ -425,6 +425,24 @@ fn append(email: &Email, text: &str, html: &str) -> Email {
     }
 }
 
+/// A marketing campaign's message in one language: the admin's subject and text as written
+/// (the text's blank lines make paragraphs). The unsubscribe footer is added by the only
+/// sender of marketing email, `crate::marketing::MarketingMailer`.
+pub fn campaign(locale: Locale, subject: &str, text: &str) -> Email {
+    let paragraphs: String = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|paragraph| !paragraph.is_empty())
+        .map(|paragraph| format!("<p>{}</p>", escape_html(paragraph).replace('\n', "<br>")))
+        .collect();
+    Email {
+        locale,
+        subject: subject.to_owned(),
+        text: format!("{}\n\nAnumi", text.trim()),
+        html: layout(locale.as_str(), &paragraphs),
+    }
+}
+
 /// The purchase receipt: what was paid and how many credits it bought, with a link to the
 /// balance (the app's credits page).
 pub fn purchase_receipt(

@@ -29,7 +29,9 @@ const BOOKKEEPING: [&str; 8] = [
 /// the email's keyed hash its key is made of (for an index), marks itself for the sweeps
 /// that end it (`archive_state`, `erasure_state`) and holds a retention run's lease on its
 /// closing email.
-const STORE_BOOKKEEPING: [(&str, &str); 5] = [
+const STORE_BOOKKEEPING: [(&str, &str); 6] = [
+    // The key of the lead list's sparse index of opted-in rows (`marketing_opt_in` says it).
+    ("lead", crate::marketing::campaigns::AUDIENCE_ATTRIBUTE),
     ("exports", "email_hash"),
     ("exports", "archive_state"),
     ("erasure_requests", "email_hash"),
@@ -79,6 +81,10 @@ pub fn shape(store: &str, raw: &Value) -> Value {
             record.insert(name.clone(), sessions(value));
             continue;
         }
+        if (store, name.as_str()) == ("lead", crate::marketing::campaigns::MESSAGES_ATTRIBUTE) {
+            record.insert(name.clone(), marketing_messages(value));
+            continue;
+        }
         let exported = RENAMED
             .iter()
             .find(|(of, stored, _)| *of == store && *stored == name.as_str())
@@ -116,6 +122,31 @@ fn sessions(stored: &Value) -> Value {
         })
         .collect();
     list.sort_by_key(|(issued_at, _)| *issued_at);
+    Value::Array(list.into_iter().map(|(_, entry)| entry).collect())
+}
+
+/// The campaign messages sent to an address, stored as `{<campaign id>: {subject, sent_at}}`,
+/// as a list `[{campaign, subject, sent_at}]` in the order they were sent.
+fn marketing_messages(stored: &Value) -> Value {
+    let Value::Object(by_campaign) = stored else {
+        return Value::Array(Vec::new());
+    };
+    let mut list: Vec<(i64, Value)> = by_campaign
+        .iter()
+        .map(|(campaign, message)| {
+            let sent_at = message.get("sent_at").and_then(Value::as_i64);
+            let mut entry = Map::new();
+            entry.insert("campaign".to_owned(), Value::String(campaign.clone()));
+            if let Some(subject) = message.get("subject") {
+                entry.insert("subject".to_owned(), subject.clone());
+            }
+            if let Some(at) = sent_at {
+                entry.insert("sent_at".to_owned(), Value::String(rfc3339(at)));
+            }
+            (sent_at.unwrap_or_default(), Value::Object(entry))
+        })
+        .collect();
+    list.sort_by_key(|(sent_at, _)| *sent_at);
     Value::Array(list.into_iter().map(|(_, entry)| entry).collect())
 }
 

@@ -15,6 +15,7 @@ export default function AdminReview() {
   return (
     <Page title={t.admin.title} wide>
       <p class="lead">{t.admin.lead}</p>
+      <p><a href="/admin/campaigns">{t.campaigns.title}</a></p>
       <Queue />
     </Page>
   );

@@ -3,7 +3,7 @@
 import createClient from 'openapi-fetch';
 import type { paths } from './schema';
 import { ApiFailure, failureFrom } from './errors';
-import type { Catalog, EventName, Generation, Locale, Privacy, ReviewItem, TrialOrder, UploadOrder, Wallet } from './types';
+import type { Campaign, Catalog, EventName, Generation, Locale, NewCampaign, Privacy, ReviewItem, TrialOrder, UploadOrder, Wallet } from './types';
 
 const client = createClient<paths>({ baseUrl: '/api' });
 
@@ -93,6 +93,12 @@ export const approveReview = (generationId: string) =>
   call(client.POST('/admin/review/{id}/approve', id(generationId)));
 export const confirmReview = (generationId: string) =>
   call(client.POST('/admin/review/{id}/confirm', id(generationId)));
+
+// --- admin campaigns ---------------------------------------------------------------------
+
+export const listCampaigns = (): Promise<Campaign[]> =>
+  call(client.GET('/admin/campaigns')).then((answer) => answer.campaigns);
+export const startCampaign = (campaign: NewCampaign) => call(client.POST('/admin/campaigns', { body: campaign }));
 
 // --- engagement -----------------------------------------------------------------------------
 

@@ -221,6 +221,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest marketing campaigns and their progress (admins) */
+        get: operations["listCampaigns"];
+        put?: never;
+        /**
+         * Start a marketing campaign (admins)
+         * @description Stored and queued for the sender, which mails it only to opted-in, unrestricted addresses of the lead list, once each, in each person's language, with the one-click unsubscribe headers. `id` is a UUID made by the client: repeating the request creates nothing new (202 with the stored campaign); another content under the same id is a 409.
+         */
+        post: operations["startCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/review": {
         parameters: {
             query?: never;
@@ -591,7 +612,7 @@ export interface components {
          * @description The stable machine-readable codes of every route.
          * @enum {string}
          */
-        ErrorCode: "already_reviewed" | "billing_unavailable" | "body_too_large" | "email_changed" | "email_taken" | "email_unavailable" | "export_not_found" | "field_too_long" | "forbidden" | "generation_in_progress" | "generation_not_found" | "image_too_large" | "insufficient_credits" | "internal_error" | "invalid_code" | "invalid_code_format" | "invalid_context" | "invalid_device_id" | "invalid_email" | "invalid_field" | "invalid_idempotency_key" | "invalid_locale" | "invalid_message" | "invalid_order_id" | "invalid_page" | "invalid_reason" | "invalid_signature" | "invalid_token" | "invalid_turnstile_token" | "invalid_unsubscribe_body" | "malformed_event" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "nothing_to_change" | "order_not_credited" | "payment_provider_error" | "payment_provider_unavailable" | "processing_restricted" | "queue_unavailable" | "quote_empty" | "quote_invalid_characters" | "quote_required" | "quote_too_long" | "quote_unsupported_characters" | "quote_without_speech_bubble" | "rate_limited" | "same_email" | "trial_already_used" | "trial_limit_reached" | "trial_not_found" | "turnstile_failed" | "turnstile_token_used" | "turnstile_unavailable" | "unauthorized" | "unknown_event" | "unknown_field" | "unknown_product" | "unknown_style" | "unsupported_image_type" | "unsupported_media_type";
+        ErrorCode: "already_reviewed" | "billing_unavailable" | "body_too_large" | "campaign_exists" | "email_changed" | "email_taken" | "email_unavailable" | "export_not_found" | "field_too_long" | "forbidden" | "generation_in_progress" | "generation_not_found" | "image_too_large" | "insufficient_credits" | "internal_error" | "invalid_campaign" | "invalid_code" | "invalid_code_format" | "invalid_context" | "invalid_device_id" | "invalid_email" | "invalid_field" | "invalid_idempotency_key" | "invalid_locale" | "invalid_message" | "invalid_order_id" | "invalid_page" | "invalid_reason" | "invalid_signature" | "invalid_token" | "invalid_turnstile_token" | "invalid_unsubscribe_body" | "malformed_event" | "malformed_json" | "method_not_allowed" | "missing_field" | "not_found" | "nothing_to_change" | "order_not_credited" | "payment_provider_error" | "payment_provider_unavailable" | "processing_restricted" | "queue_unavailable" | "quote_empty" | "quote_invalid_characters" | "quote_required" | "quote_too_long" | "quote_unsupported_characters" | "quote_without_speech_bubble" | "rate_limited" | "same_email" | "trial_already_used" | "trial_limit_reached" | "trial_not_found" | "turnstile_failed" | "turnstile_token_used" | "turnstile_unavailable" | "unauthorized" | "unknown_event" | "unknown_field" | "unknown_product" | "unknown_style" | "unsupported_image_type" | "unsupported_media_type";
         /** Format: email */
         Email: string;
         /** @description Six digits (surrounding spaces are trimmed). */
@@ -680,6 +701,27 @@ export interface components {
             downloads: {
                 [key: string]: string;
             };
+        };
+        Campaign: {
+            id: string;
+            subject: {
+                en: string;
+                ja: string;
+            };
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC.
+             */
+            created_at: string;
+            /** @enum {string} */
+            status: "sending" | "sent";
+            /** @description Messages sent so far. */
+            sent: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC; null while it sends.
+             */
+            finished_at: string | null;
         };
         ReviewItem: {
             generation_id: string;
@@ -1592,6 +1634,142 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Catalog"];
+                };
+            };
+        };
+    };
+    listCampaigns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Up to 50 campaigns, newest first. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        campaigns: components["schemas"]["Campaign"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    startCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: components["schemas"]["Uuid"];
+                    /** @description One line each, no control characters. */
+                    subject: {
+                        en: string;
+                        ja: string;
+                    };
+                    /** @description Plain text; a blank line starts a paragraph. */
+                    text: {
+                        en: string;
+                        ja: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Stored and queued (or, for a repeat, the stored campaign). */
+            202: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        campaign: components["schemas"]["Campaign"];
+                    };
+                };
+            };
+            /** @description The body or a field is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "malformed_json" | "missing_field" | "unknown_field" | "invalid_field" | "invalid_campaign";
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Another campaign already has this id. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "campaign_exists";
+                        };
+                    };
+                };
+            };
+            /** @description The body is over the 96 KB limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "body_too_large";
+                        };
+                    };
+                };
+            };
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "unsupported_media_type";
+                        };
+                    };
+                };
+            };
+            /** @description Saved, but not queued; send the same request again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @constant */
+                            code?: "queue_unavailable";
+                        };
+                    };
                 };
             };
         };

@@ -2,7 +2,7 @@
 //! local mail viewer (`GET /_local/mail`, [`viewer`]), and announced in the console, one
 //! line each with the viewer's address.
 
-mod mime;
+pub mod mime;
 pub mod viewer;
 
 use std::collections::HashSet;

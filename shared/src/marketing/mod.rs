@@ -5,11 +5,15 @@
 //! person's own explicit choice (`POST /me/marketing`) sets it. Every change is stamped
 //! (`marketing_opt_in_at` / `marketing_opt_out_at`) and appended to `consent_history`
 //! (`{opt_in, at, via}`), so an export can show when and how consent was given or withdrawn.
-//! These attributes live on the lead row (data class "lead list") and end with it.
+//! These attributes live on the lead row (data class "lead list") and end with it. An
+//! opted-in row also carries `marketing_list`, the key of the sparse `by-marketing` index
+//! that campaigns read their audience from ([`campaigns`]).
 //!
 //! Unsubscribe tokens are `v1.<base64url(email)>.<base64url(HMAC-SHA256)>` under the
 //! dedicated `UNSUBSCRIBE_KEY`: they need no storage, never expire (a years-old email must
 //! still unsubscribe), and the version prefix lets the key or format change later.
+
+pub mod campaigns;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -152,26 +156,34 @@ impl Consent {
             ]
             .into(),
         );
-        let result = self
+        // An opted-in row carries the audience index's key; opting out takes it away.
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("email", s(email.as_str()))
-            .update_expression(
+            .update_expression(if opt_in {
+                "SET marketing_opt_in = :value, #stamp = :now, #list = :list, \
+                 consent_history = list_append(if_not_exists(consent_history, :empty), :change)"
+            } else {
                 "SET marketing_opt_in = :value, #stamp = :now, \
-                 consent_history = list_append(if_not_exists(consent_history, :empty), :change)",
-            )
+                 consent_history = list_append(if_not_exists(consent_history, :empty), :change) \
+                 REMOVE #list"
+            })
             .condition_expression(
                 "attribute_exists(email) AND \
                  (attribute_not_exists(marketing_opt_in) OR marketing_opt_in <> :value)",
             )
             .expression_attribute_names("#stamp", stamp)
+            .expression_attribute_names("#list", campaigns::AUDIENCE_ATTRIBUTE)
             .expression_attribute_values(":value", AttributeValue::Bool(opt_in))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":empty", AttributeValue::L(vec![]))
-            .expression_attribute_values(":change", AttributeValue::L(vec![change]))
-            .send()
-            .await;
+            .expression_attribute_values(":change", AttributeValue::L(vec![change]));
+        if opt_in {
+            update = update.expression_attribute_values(":list", s(campaigns::AUDIENCE_VALUE));
+        }
+        let result = update.send().await;
         match result {
             Ok(_) => Ok(ConsentChange::Changed),
             Err(error) if is_condition_failed(&error) => Ok(ConsentChange::Unchanged),
@@ -289,6 +301,20 @@ impl MarketingMailer {
         if !permitted {
             return Ok(MarketingOutcome::NotPermitted);
         }
+        Ok(MarketingOutcome::Sent(
+            self.send_consented(to, locale, email).await?,
+        ))
+    }
+
+    /// Sends to an address whose consent the caller has just established on the lead row
+    /// itself (a campaign's claim re-checks it in the same conditional write); returns the
+    /// SES message id.
+    pub(crate) async fn send_consented(
+        &self,
+        to: &EmailAddress,
+        locale: crate::locale::Locale,
+        email: Email,
+    ) -> Result<String, MailError> {
         let token = self.tokens.token(to);
         let page = crate::email::AppPage::Unsubscribe { token: &token }.url(&self.app_origin);
         let email = crate::email::templates::with_unsubscribe_footer(locale, email, &page);
@@ -302,8 +328,7 @@ impl MarketingMailer {
                 value: ONE_CLICK_BODY.to_owned(),
             },
         ];
-        let id = self.mailer.send_with_headers(to, &email, &headers).await?;
-        Ok(MarketingOutcome::Sent(id))
+        self.mailer.send_with_headers(to, &email, &headers).await
     }
 }
 
