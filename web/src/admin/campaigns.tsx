@@ -23,27 +23,30 @@ export default function AdminCampaigns() {
 
 function Campaigns() {
   const { t } = useApp();
-  const campaigns = useLoad(listCampaigns);
-  if (campaigns.loaded.state === 'loading') return <Loading />;
-  if (campaigns.loaded.state === 'error') {
-    if (campaigns.loaded.failure.code === 'forbidden') return <div class="note note-error" role="alert"><p>{t.admin.forbidden}</p></div>;
-    return <ErrorNote failure={campaigns.loaded.failure} onRetry={campaigns.reload} />;
+  // The form stays mounted while the list reloads, so its "sending" notice survives.
+  const [round, setRound] = useState(0);
+  const campaigns = useLoad(listCampaigns, [round]);
+  const loaded = campaigns.loaded;
+  if (loaded.state === 'error' && loaded.failure.code === 'forbidden') {
+    return <div class="note note-error" role="alert"><p>{t.admin.forbidden}</p></div>;
   }
-  const list = campaigns.loaded.data;
   return (
     <>
-      <NewCampaign onStarted={campaigns.reload} />
+      <NewCampaign onStarted={() => setRound((r) => r + 1)} />
       <section aria-labelledby="campaign-list">
         <h2 id="campaign-list">{t.campaigns.listTitle}</h2>
-        {list.length === 0 ? (
-          <p class="empty">{t.campaigns.empty}</p>
-        ) : (
-          <ul class="campaigns">
-            {list.map((campaign) => (
-              <CampaignRow key={campaign.id} campaign={campaign} />
-            ))}
-          </ul>
-        )}
+        {loaded.state === 'loading' && <Loading />}
+        {loaded.state === 'error' && <ErrorNote failure={loaded.failure} onRetry={campaigns.reload} />}
+        {loaded.state === 'ok' &&
+          (loaded.data.length === 0 ? (
+            <p class="empty">{t.campaigns.empty}</p>
+          ) : (
+            <ul class="campaigns">
+              {loaded.data.map((campaign) => (
+                <CampaignRow key={campaign.id} campaign={campaign} />
+              ))}
+            </ul>
+          ))}
         <button type="button" class="button-secondary" onClick={campaigns.reload}>{t.campaigns.refresh}</button>
       </section>
     </>
