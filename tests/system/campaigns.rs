@@ -146,7 +146,7 @@ async fn choose(app: &TestApp, cookie: &str, opt_in: bool) {
 }
 
 /// Everyone who must never get a campaign: captured but never opted in, signed in but never
-/// opted in, opted in then out, and opted in but restricted.
+/// opted in, opted in then out, opted in but restricted, and opted in but suppressed.
 async fn not_permitted(app: &TestApp) -> Vec<String> {
     let captured = app.email("captured");
     LeadList::new(app.dynamodb.clone(), app.table("LeadsTable"))
@@ -173,7 +173,18 @@ async fn not_permitted(app: &TestApp) -> Vec<String> {
         .send()
         .await
         .unwrap();
-    vec![captured, silent, left, restricted]
+    // Opted in, then the address bounced: suppressed.
+    let bounced = subscriber(app, "bounced", Locale::En).await;
+    app.dynamodb
+        .update_item()
+        .table_name(app.table("LeadsTable"))
+        .key("email", AttributeValue::S(bounced.clone()))
+        .update_expression("SET suppressed_at = :now")
+        .expression_attribute_values(":now", AttributeValue::N(now(app).to_string()))
+        .send()
+        .await
+        .unwrap();
+    vec![captured, silent, left, restricted, bounced]
 }
 
 async fn lead_row(app: &TestApp, address: &str) -> shared::store::Item {

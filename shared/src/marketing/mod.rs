@@ -30,6 +30,9 @@ use crate::store::{StoreError, get_n, is_condition_failed, n, s};
 
 const TOKEN_VERSION: &str = "v1";
 const TOKEN_PURPOSE: &str = "unsubscribe-v1";
+/// On a lead row: when the address was suppressed (a bounce or a complaint); no marketing
+/// email goes to it after that.
+pub const SUPPRESSED_ATTRIBUTE: &str = "suppressed_at";
 /// The body RFC 8058 one-click unsubscribe requests carry.
 pub const ONE_CLICK_BODY: &str = "List-Unsubscribe=One-Click";
 
@@ -116,6 +119,9 @@ pub struct ConsentState {
     pub opt_out_at: Option<UnixSeconds>,
     /// Set by a restriction or objection request (issue 5): no marketing whatever `opt_in`.
     pub restricted: bool,
+    /// `suppressed_at` on the row: the address bounced or complained, and is mailed no
+    /// marketing again (set by the bounce and complaint handling).
+    pub suppressed: bool,
 }
 
 /// Marketing consent on the lead list (the `LeadsTable` rows of `crate::leads`).
@@ -235,6 +241,7 @@ impl Consent {
                 opt_in_at: get_n(item, "marketing_opt_in_at"),
                 opt_out_at: get_n(item, "marketing_opt_out_at"),
                 restricted: flag("restricted"),
+                suppressed: item.contains_key(SUPPRESSED_ATTRIBUTE),
             }
         }))
     }
@@ -244,7 +251,8 @@ impl Consent {
 pub enum MarketingOutcome {
     /// Sent; the SES message id.
     Sent(String),
-    /// Not sent: the address did not opt in, is restricted, or is not on the list.
+    /// Not sent: the address did not opt in, is restricted or suppressed, or is not on the
+    /// list.
     NotPermitted,
 }
 
@@ -297,7 +305,7 @@ impl MarketingMailer {
             .consent
             .state(to)
             .await?
-            .is_some_and(|state| state.opt_in && !state.restricted);
+            .is_some_and(|state| state.opt_in && !state.restricted && !state.suppressed);
         if !permitted {
             return Ok(MarketingOutcome::NotPermitted);
         }

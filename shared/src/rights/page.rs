@@ -242,6 +242,11 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Marketing email sent",
         "送信したマーケティングメール",
     ),
+    (
+        "suppressed_at",
+        "Suppressed (bounce or complaint)",
+        "配信停止（不達・苦情）",
+    ),
     ("campaign", "Campaign", "配信"),
     ("subject", "Subject", "件名"),
     ("sent_at", "Sent", "送信日時"),

@@ -7,7 +7,8 @@
 //!   Scan, and never a row that did not opt in.
 //! - Each recipient is claimed on their own lead row before the send, by one conditional
 //!   write that re-checks consent on the row itself (the index may lag behind an opt-out):
-//!   an address that opted out, is restricted, or already has this campaign is skipped. The
+//!   an address that opted out, is restricted, is suppressed (`suppressed_at`: it bounced
+//!   or complained) or already has this campaign is skipped. The
 //!   claim is also the record of the message (`marketing_messages.<campaign id>`: subject
 //!   and time), so the person's export shows it, and it goes with the lead row on erasure.
 //! - At most once: a crash between a claim and its send leaves that address claimed and
@@ -389,7 +390,8 @@ impl Audience {
     }
 
     /// Claims `email` for `campaign` and records the message on the lead row, if the row
-    /// still opts in, is not restricted and has no message of this campaign. `false`: skip.
+    /// still opts in, is neither restricted nor suppressed, and has no message of this
+    /// campaign. `false`: skip.
     pub async fn claim(
         &self,
         email: &EmailAddress,
@@ -427,8 +429,10 @@ impl Audience {
             .condition_expression(
                 "marketing_opt_in = :yes \
                  AND (attribute_not_exists(restricted) OR restricted = :no) \
+                 AND attribute_not_exists(#suppressed) \
                  AND attribute_not_exists(#messages.#campaign)",
             )
+            .expression_attribute_names("#suppressed", crate::marketing::SUPPRESSED_ATTRIBUTE)
             .expression_attribute_names("#messages", MESSAGES_ATTRIBUTE)
             .expression_attribute_names("#campaign", campaign)
             .expression_attribute_values(":entry", entry)
