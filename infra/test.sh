@@ -64,7 +64,9 @@ fi
 stack_port="$(free_port)"
 export BASE_URL="http://localhost:$stack_port"
 export MAIL_URL="$BASE_URL/_local/mail.json"
-export ADMIN_EMAILS="${ADMIN_EMAILS:-admin@e2e.example.com}"
+# Two admins: the review story and the campaign story sign in back to back, and one address
+# would wait out the sign-in resend cooldown.
+export ADMIN_EMAILS="${ADMIN_EMAILS:-admin@e2e.example.com,news-admin@e2e.example.com}"
 export ADMIN_EMAIL="${ADMIN_EMAILS%%,*}"
 export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$ROOT/.local/screenshots}"
 stack_log="$(mktemp)"

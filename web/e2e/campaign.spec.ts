@@ -1,7 +1,7 @@
 // Marketing email as it is meant to be: a person opts in in the privacy centre, an admin
 // writes a campaign in both languages and sends it, the person gets it once with their own
 // unsubscribe link, and that link's page unsubscribes them.
-import { ADMIN_EMAIL, expect, signIn, test, uniqueEmail } from './fixtures';
+import { SECOND_ADMIN_EMAIL, expect, signIn, test, uniqueEmail } from './fixtures';
 import { linkWith, mailTo, waitForMail } from './mail';
 
 test('an admin sends a campaign that reaches the opted-in person once, who can unsubscribe', async ({ page, browser, look }, testInfo) => {
@@ -18,7 +18,7 @@ test('an admin sends a campaign that reaches the opted-in person once, who can u
   await test.step('an admin writes the campaign, reviews it and sends it', async () => {
     const adminContext = await browser.newContext({ viewport: page.viewportSize()!, locale: 'en-US' });
     const admin = await adminContext.newPage();
-    await signIn(admin, ADMIN_EMAIL);
+    await signIn(admin, SECOND_ADMIN_EMAIL);
     await admin.goto('/admin/campaigns');
     await expect(admin.getByRole('heading', { level: 1, name: 'Marketing campaigns' })).toBeVisible();
     await admin.getByLabel('Subject (English)').fill(subject);

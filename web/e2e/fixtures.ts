@@ -9,6 +9,8 @@ import { codeIn, mailTo, waitForMail, type Mail } from './mail';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? fileURLToPath(new URL('../test-results/screenshots/', import.meta.url));
 const STACK_URL = process.env.STACK_URL ?? process.env.BASE_URL ?? 'http://localhost:5180';
 export const ADMIN_EMAIL = process.env.ADMIN_EMAIL ?? 'admin@example.com';
+/** A second admin when ADMIN_EMAILS names one (the campaign story), else the first. */
+export const SECOND_ADMIN_EMAIL = process.env.ADMIN_EMAILS?.split(',')[1]?.trim() || ADMIN_EMAIL;
 
 /** An address of its own per test and viewport, so rate limits and mailboxes never mix. */
 export function uniqueEmail(tag: string, project: string): string {
