@@ -63,6 +63,15 @@ impl Campaigning {
         .await
     }
 
+    /// An admin's session and a campaign that admin started (202).
+    async fn started(&self, app: &TestApp) -> (String, String) {
+        let admin = admin(app).await;
+        let id = new_id();
+        let answer = self.start(&admin, campaign(&id)).await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        (admin, id)
+    }
+
     async fn list(&self, cookie: &str) -> Answer {
         self.call(
             Call::event("engagement", "marketing.json")
@@ -143,6 +152,15 @@ async fn choose(app: &TestApp, cookie: &str, opt_in: bool) {
         .send_to_engagement(app)
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+/// `count` subscribers in English, `fan0@…` and on.
+async fn fans(app: &TestApp, count: usize) -> Vec<String> {
+    let mut audience = Vec::new();
+    for n in 0..count {
+        audience.push(subscriber(app, &format!("fan{n}"), Locale::En).await);
+    }
+    audience
 }
 
 /// Everyone who must never get a campaign: captured but never opted in, signed in but never
@@ -315,14 +333,9 @@ async fn only_opted_in_rows_are_in_the_audience_index() {
 async fn concurrent_runs_and_redeliveries_never_send_anyone_two_messages() {
     let app = spawn_app().await;
     let campaigns = campaigning(&app, 2, 200);
-    let mut audience = Vec::new();
-    for n in 0..7 {
-        audience.push(subscriber(&app, &format!("fan{n}"), Locale::En).await);
-    }
+    let audience = fans(&app, 7).await;
     let never = not_permitted(&app).await;
-    let admin = admin(&app).await;
-    let id = new_id();
-    assert_eq!(campaigns.start(&admin, campaign(&id)).await.status, 202);
+    let (admin, id) = campaigns.started(&app).await;
     // A double click: the same campaign again, queued again.
     assert_eq!(campaigns.start(&admin, campaign(&id)).await.status, 202);
 
@@ -362,13 +375,8 @@ async fn a_run_cut_short_goes_on_from_its_cursor_and_sends_nobody_twice() {
     let app = spawn_app().await;
     // 5 a second: most of a run is spent waiting between sends, where a cut leaves no claim.
     let campaigns = campaigning(&app, 2, 5);
-    let mut audience = Vec::new();
-    for n in 0..6 {
-        audience.push(subscriber(&app, &format!("fan{n}"), Locale::En).await);
-    }
-    let admin = admin(&app).await;
-    let id = new_id();
-    assert_eq!(campaigns.start(&admin, campaign(&id)).await.status, 202);
+    let audience = fans(&app, 6).await;
+    let (admin, id) = campaigns.started(&app).await;
 
     // The invocation dies midway (a timeout or a crash drops the run where it is).
     let cut = tokio::time::timeout(
@@ -411,13 +419,8 @@ async fn messages_sent(audience: &[String]) -> usize {
 async fn a_run_out_of_time_queues_the_campaign_to_go_on_and_sending_is_paced() {
     let app = spawn_app().await;
     let campaigns = campaigning(&app, 3, 5);
-    let mut audience = Vec::new();
-    for n in 0..6 {
-        audience.push(subscriber(&app, &format!("fan{n}"), Locale::En).await);
-    }
-    let admin = admin(&app).await;
-    let id = new_id();
-    assert_eq!(campaigns.start(&admin, campaign(&id)).await.status, 202);
+    let audience = fans(&app, 6).await;
+    let (admin, id) = campaigns.started(&app).await;
     campaigns.queued(&app).await;
 
     // No time left after the first page: the cursor is saved and the campaign queued again.

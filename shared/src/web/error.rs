@@ -72,6 +72,13 @@ impl ApiError {
         )
     }
 
+    /// A storage failure as the client sees it (500), its cause logged here. The one
+    /// conversion newer handlers use with `?`; older modules still keep a private copy.
+    pub fn storage(error: &crate::store::StoreError) -> Self {
+        tracing::error!(error = %error, "storage failure");
+        Self::internal()
+    }
+
     pub fn unavailable(code: &'static str, message: &'static str) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }

@@ -122,7 +122,12 @@ impl CampaignApi {
             sent: 0,
             finished_at: None,
         };
-        let stored = match self.campaigns.create(&campaign).await.map_err(internal)? {
+        let stored = match self
+            .campaigns
+            .create(&campaign)
+            .await
+            .map_err(|e| ApiError::storage(&e))?
+        {
             Created::New => campaign,
             Created::Exists(stored) if stored.content == campaign.content => *stored,
             Created::Exists(_) => {
@@ -153,7 +158,11 @@ impl CampaignApi {
 
     async fn list(&self, request: &Request) -> ApiResult {
         self.signed_in.admin(request, &self.admins).await?;
-        let campaigns = self.campaigns.list(LIST_LIMIT).await.map_err(internal)?;
+        let campaigns = self
+            .campaigns
+            .list(LIST_LIMIT)
+            .await
+            .map_err(|e| ApiError::storage(&e))?;
         Ok(web::json_response(
             StatusCode::OK,
             &json!({ "campaigns": campaigns.iter().map(view).collect::<Vec<_>>() }),
@@ -170,9 +179,4 @@ fn view(campaign: &Campaign) -> Value {
         "sent": campaign.sent,
         "finished_at": campaign.finished_at.map(rfc3339),
     })
-}
-
-fn internal(error: crate::store::StoreError) -> ApiError {
-    error!(error = %error, "storage failure");
-    ApiError::internal()
 }
