@@ -376,7 +376,7 @@ async fn a_run_cut_short_goes_on_from_its_cursor_and_sends_nobody_twice() {
     // 5 a second: most of a run is spent waiting between sends, where a cut leaves no claim.
     let campaigns = campaigning(&app, 2, 5);
     let audience = fans(&app, 6).await;
-    let (admin, id) = campaigns.started(&app).await;
+    let (_, id) = campaigns.started(&app).await;
 
     // The invocation dies midway (a timeout or a crash drops the run where it is).
     let cut = tokio::time::timeout(
